@@ -1,0 +1,721 @@
+//! [`Connection`]: frames and messages on an open WebSocket, without a
+//! handshake. [`super::WsConnection`] runs the HTTP/1.1 handshake and then
+//! hands over to one of these; HTTP/2 (RFC 8441) and HTTP/3 (RFC 9220)
+//! bootstraps, which negotiate elsewhere, start with one directly.
+
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::close::{
+    BadClosePayload, CloseCode, MAX_REASON_LEN, parse_close_payload, write_close_payload,
+};
+use super::error::{Answer, LocalProtocolError, RemoteProtocolError};
+use super::events::{BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage, Utf8Bytes};
+use super::extensions::Extension;
+use super::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Rsv};
+use super::mask::apply_mask;
+use super::outbuf::OutBuffer;
+use super::utf8::Utf8Stream;
+use super::{Config, Role, State};
+
+/// The frame whose payload is being read.
+#[derive(Debug)]
+struct RxFrame {
+    header: FrameHeader,
+    /// Payload bytes not yet consumed.
+    remaining: u64,
+    /// Payload bytes consumed so far (the masking offset).
+    consumed: usize,
+}
+
+/// The data message being received.
+#[derive(Debug)]
+struct RxMessage {
+    opcode: OpCode,
+    utf8: Utf8Stream,
+    /// Payload bytes announced by the frames so far (before any extension).
+    wire_len: u64,
+    /// Bytes delivered after extensions (what the application sees).
+    delivered: usize,
+    frames: usize,
+    /// Extensions (by index) that transform this message.
+    transformed_by: u32,
+}
+
+/// The data message being sent in fragments.
+#[derive(Debug, Clone, Copy)]
+struct TxMessage {
+    opcode: OpCode,
+    transformed_by: u32,
+}
+
+/// A WebSocket connection after the opening handshake: the frame and
+/// message engine, with the same `receive_*` / `events` / `send` /
+/// `bytes_to_send` surface as [`super::WsConnection`].
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    state: State,
+    config: Config,
+    in_buf: BytesMut,
+    out: OutBuffer,
+    rx_frame: Option<RxFrame>,
+    rx_message: Option<RxMessage>,
+    tx_message: Option<TxMessage>,
+    /// The newest unanswered ping's payload. One slot, so a ping flood from a
+    /// peer that does not read leaves at most one pong waiting.
+    pending_pong: Option<Bytes>,
+    eof: bool,
+    /// Reserved bits the negotiated extensions may use.
+    allowed_rsv: Rsv,
+}
+
+impl Connection {
+    /// An open connection with default limits and the given (already
+    /// negotiated) extensions.
+    pub fn new(role: Role, extensions: Vec<Box<dyn Extension>>) -> Connection {
+        Connection::with_config(
+            role,
+            Config {
+                extensions,
+                ..Config::default()
+            },
+        )
+    }
+
+    /// An open connection with `config`; its extensions count as negotiated.
+    pub fn with_config(role: Role, config: Config) -> Connection {
+        Connection::from_handshake(role, config, BytesMut::new(), OutBuffer::default())
+    }
+
+    /// Continues from a handshake: `in_buf` holds bytes that followed the
+    /// handshake head, `out` whatever the handshake left to send.
+    pub(crate) fn from_handshake(
+        role: Role,
+        config: Config,
+        in_buf: BytesMut,
+        out: OutBuffer,
+    ) -> Connection {
+        let allowed_rsv = config
+            .extensions
+            .iter()
+            .fold(Rsv::NONE, |acc, e| acc | e.rsv_bits());
+        Connection {
+            role,
+            state: State::Open,
+            config,
+            in_buf,
+            out,
+            rx_frame: None,
+            rx_message: None,
+            tx_message: None,
+            pending_pong: None,
+            eof: false,
+            allowed_rsv,
+        }
+    }
+
+    /// Which side of the connection this is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The configuration, including the active extensions.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Feeds bytes received from the peer. They are parsed lazily, by
+    /// [`Self::next_event`]. Bytes arriving after the connection closed are
+    /// discarded.
+    pub fn receive_bytes(&mut self, data: &[u8]) {
+        if self.state != State::Closed && !self.eof {
+            self.in_buf.extend_from_slice(data);
+        }
+    }
+
+    /// Reports that the peer closed its side of the transport. If the close
+    /// handshake has not finished, [`Self::next_event`] reports a
+    /// `CloseConnection` with code 1006 after the buffered events.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// How many received bytes wait to be parsed.
+    pub fn buffered_input(&self) -> usize {
+        self.in_buf.len()
+    }
+
+    /// An iterator over the events in the bytes received so far.
+    ///
+    /// It borrows the connection; to answer events as they come (calling
+    /// [`Self::send`] between them) loop over [`Self::next_event`] instead.
+    pub fn events(&mut self) -> Events<'_> {
+        Events { conn: self }
+    }
+
+    /// Parses and returns the next event, or `None` when more bytes are
+    /// needed (or the connection is closed).
+    pub fn next_event(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
+        loop {
+            if matches!(self.state, State::Closed | State::RemoteClosing) {
+                return None;
+            }
+            let Some(frame) = &mut self.rx_frame else {
+                match FrameHeader::decode(&self.in_buf) {
+                    Err(e) => return self.fail(CloseCode::PROTOCOL_ERROR, e.to_string()),
+                    Ok(None) => return self.starved(),
+                    Ok(Some((header, len))) => {
+                        if let Err((code, msg)) = self.check_header(&header) {
+                            return self.fail(code, msg);
+                        }
+                        self.in_buf.advance(len);
+                        self.rx_frame = Some(RxFrame {
+                            header,
+                            remaining: header.payload_len,
+                            consumed: 0,
+                        });
+                        continue;
+                    }
+                }
+            };
+            let header = frame.header;
+            if header.opcode.is_control() {
+                let len = header.payload_len as usize;
+                if self.in_buf.len() < len {
+                    return self.starved();
+                }
+                let mut payload = self.in_buf.split_to(len);
+                if let Some(key) = header.mask {
+                    apply_mask(&mut payload, key, 0);
+                }
+                self.rx_frame = None;
+                return self.on_control(header.opcode, payload.freeze());
+            }
+            let available = (self.in_buf.len() as u64).min(frame.remaining) as usize;
+            if available == 0 && frame.remaining > 0 {
+                return self.starved();
+            }
+            let mut chunk = self.in_buf.split_to(available);
+            if let Some(key) = header.mask {
+                apply_mask(&mut chunk, key, frame.consumed);
+            }
+            frame.consumed += available;
+            frame.remaining -= available as u64;
+            let frame_finished = frame.remaining == 0;
+            if frame_finished {
+                self.rx_frame = None;
+            }
+            match self.on_data(chunk.freeze(), frame_finished, header.fin) {
+                Ok(Some(event)) => return Some(Ok(event)),
+                Ok(None) => continue,
+                Err((code, msg)) => return self.fail(code, msg),
+            }
+        }
+    }
+
+    /// No complete frame (or payload piece) is buffered.
+    fn starved(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
+        if !self.eof {
+            return None;
+        }
+        // The transport ended without a close handshake.
+        self.state = State::Closed;
+        self.in_buf = BytesMut::new();
+        self.rx_frame = None;
+        self.rx_message = None;
+        self.pending_pong = None;
+        Some(Ok(Event::CloseConnection(CloseConnection::new(
+            CloseCode::ABNORMAL_CLOSURE,
+            "",
+        ))))
+    }
+
+    /// Validates a header against the role, the negotiated extensions, the
+    /// message in progress and the limits, before any payload is read.
+    fn check_header(&mut self, h: &FrameHeader) -> Result<(), (CloseCode, String)> {
+        let protocol = |m: &str| Err((CloseCode::PROTOCOL_ERROR, m.to_owned()));
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return protocol("client frame is not masked"),
+            (Role::Client, true) => return protocol("server frame is masked"),
+            _ => {}
+        }
+        if !(h.rsv & !self.allowed_rsv).is_empty() {
+            return protocol("reserved bits set without a negotiated extension");
+        }
+        if h.opcode.is_control() {
+            if !h.rsv.is_empty() {
+                return protocol("reserved bits set on a control frame");
+            }
+            return Ok(());
+        }
+        let too_big = |what: &str, limit: usize| {
+            Err((
+                CloseCode::MESSAGE_TOO_BIG,
+                format!("{what} exceeds the limit of {limit} bytes"),
+            ))
+        };
+        if h.payload_len > self.config.max_frame_size as u64 {
+            return too_big("frame", self.config.max_frame_size);
+        }
+        match (h.opcode, &mut self.rx_message) {
+            (OpCode::Continuation, None) => {
+                protocol("continuation frame without a message to continue")
+            }
+            (OpCode::Continuation, Some(msg)) => {
+                if !h.rsv.is_empty() {
+                    return protocol("reserved bits set on a continuation frame");
+                }
+                msg.frames += 1;
+                if msg.frames > self.config.max_fragments {
+                    return Err((
+                        CloseCode::MESSAGE_TOO_BIG,
+                        format!(
+                            "message has more than {} fragments",
+                            self.config.max_fragments
+                        ),
+                    ));
+                }
+                msg.wire_len += h.payload_len;
+                if msg.wire_len > self.config.max_message_size as u64 {
+                    return too_big("message", self.config.max_message_size);
+                }
+                Ok(())
+            }
+            (_, Some(_)) => protocol("new data frame before the previous message finished"),
+            (opcode, None) => {
+                if h.payload_len > self.config.max_message_size as u64 {
+                    return too_big("message", self.config.max_message_size);
+                }
+                let mut transformed_by = 0u32;
+                for (i, ext) in self.config.extensions.iter_mut().enumerate() {
+                    match ext.begin_inbound(opcode, h.rsv) {
+                        Ok(true) => transformed_by |= 1 << i,
+                        Ok(false) => {}
+                        Err(e) => return Err((e.code, e.message)),
+                    }
+                }
+                if transformed_by == 0 && !h.rsv.is_empty() {
+                    return protocol("reserved bits set but no extension claimed the message");
+                }
+                self.rx_message = Some(RxMessage {
+                    opcode,
+                    utf8: Utf8Stream::default(),
+                    wire_len: h.payload_len,
+                    delivered: 0,
+                    frames: 1,
+                    transformed_by,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Handles a piece of a data frame's payload. Returns the event to
+    /// report, or `None` if the piece produced nothing to report yet.
+    fn on_data(
+        &mut self,
+        data: Bytes,
+        frame_finished: bool,
+        fin: bool,
+    ) -> Result<Option<Event>, (CloseCode, String)> {
+        let message_finished = frame_finished && fin;
+        let msg = self
+            .rx_message
+            .as_mut()
+            .expect("a data frame belongs to a message");
+        let mut data = data;
+        if msg.transformed_by != 0 {
+            for (i, ext) in self.config.extensions.iter_mut().enumerate().rev() {
+                if msg.transformed_by & (1 << i) != 0 {
+                    let room = self.config.max_message_size.saturating_sub(msg.delivered);
+                    data = ext
+                        .decode(data, message_finished, room)
+                        .map_err(|e| (e.code, e.message))?;
+                }
+            }
+            msg.delivered += data.len();
+            if msg.delivered > self.config.max_message_size {
+                return Err((
+                    CloseCode::MESSAGE_TOO_BIG,
+                    format!(
+                        "message exceeds the limit of {} bytes",
+                        self.config.max_message_size
+                    ),
+                ));
+            }
+        }
+        let invalid = || {
+            (
+                CloseCode::INVALID_PAYLOAD,
+                "text message is not valid UTF-8".to_owned(),
+            )
+        };
+        let event = match msg.opcode {
+            OpCode::Text => {
+                let text = msg.utf8.feed(data).map_err(|_| invalid())?;
+                if message_finished {
+                    msg.utf8.finish().map_err(|_| invalid())?;
+                }
+                if text.is_empty() && !frame_finished {
+                    return Ok(None);
+                }
+                Event::TextMessage(TextMessage {
+                    data: Utf8Bytes::from_validated(text),
+                    frame_finished,
+                    message_finished,
+                })
+            }
+            _ => {
+                if data.is_empty() && !frame_finished {
+                    return Ok(None);
+                }
+                Event::BytesMessage(BytesMessage {
+                    data,
+                    frame_finished,
+                    message_finished,
+                })
+            }
+        };
+        if message_finished {
+            self.rx_message = None;
+        }
+        Ok(Some(event))
+    }
+
+    fn on_control(
+        &mut self,
+        opcode: OpCode,
+        payload: Bytes,
+    ) -> Option<Result<Event, RemoteProtocolError>> {
+        match opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && self.state == State::Open {
+                    self.pending_pong = Some(payload.clone());
+                }
+                Some(Ok(Event::Ping(Ping { payload })))
+            }
+            OpCode::Pong => Some(Ok(Event::Pong(Pong { payload }))),
+            _ => self.on_close(&payload),
+        }
+    }
+
+    fn on_close(&mut self, payload: &[u8]) -> Option<Result<Event, RemoteProtocolError>> {
+        let (code, reason) = match parse_close_payload(payload) {
+            Ok(parsed) => parsed,
+            Err(BadClosePayload::Truncated) => {
+                return self.fail(
+                    CloseCode::PROTOCOL_ERROR,
+                    "close frame with a 1-byte payload".into(),
+                );
+            }
+            Err(BadClosePayload::Code(c)) => {
+                return self.fail(
+                    CloseCode::PROTOCOL_ERROR,
+                    format!("close code {c} is not allowed"),
+                );
+            }
+            Err(BadClosePayload::Reason) => {
+                return self.fail(
+                    CloseCode::INVALID_PAYLOAD,
+                    "close reason is not valid UTF-8".into(),
+                );
+            }
+        };
+        let event = CloseConnection::new(code, reason);
+        self.discard_input();
+        if self.state == State::Open {
+            // Echo the code, as RFC 6455 §5.5.1 suggests; an empty close is
+            // answered with an empty close.
+            let reply = (code != CloseCode::NO_STATUS_RCVD).then_some(code);
+            self.write_close(reply, "");
+            self.state = State::RemoteClosing;
+            self.after_drain();
+        } else {
+            self.state = State::Closed;
+        }
+        Some(Ok(Event::CloseConnection(event)))
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): queues a close frame with
+    /// `code` unless one was already sent, and stops reading.
+    fn fail(
+        &mut self,
+        code: CloseCode,
+        message: String,
+    ) -> Option<Result<Event, RemoteProtocolError>> {
+        self.discard_input();
+        let answer = if self.state == State::Open {
+            self.write_close(Some(code), truncate_reason(&message));
+            Answer::Close(code)
+        } else {
+            Answer::Drop
+        };
+        self.state = State::Closed;
+        Some(Err(RemoteProtocolError::new(answer, message)))
+    }
+
+    fn discard_input(&mut self) {
+        self.in_buf = BytesMut::new();
+        self.rx_frame = None;
+        self.rx_message = None;
+    }
+
+    /// Sends an event: a message (or fragment), a ping, a pong or a close.
+    /// Handshake events are refused; use [`super::WsConnection`] for those.
+    pub fn send(&mut self, event: impl Into<Event>) -> Result<(), LocalProtocolError> {
+        match event.into() {
+            Event::TextMessage(m) => {
+                self.send_data(OpCode::Text, m.data.into_bytes(), m.message_finished)
+            }
+            Event::BytesMessage(m) => self.send_data(OpCode::Binary, m.data, m.message_finished),
+            Event::Ping(p) => self.send_control(OpCode::Ping, p.payload, "Ping"),
+            Event::Pong(p) => self.send_control(OpCode::Pong, p.payload, "Pong"),
+            Event::CloseConnection(c) => self.send_close(c.code, &c.reason),
+            other => Err(LocalProtocolError::WrongState {
+                event: other.name(),
+                state: self.state,
+            }),
+        }
+    }
+
+    fn send_data(
+        &mut self,
+        opcode: OpCode,
+        data: Bytes,
+        fin: bool,
+    ) -> Result<(), LocalProtocolError> {
+        if self.state != State::Open {
+            let event = if opcode == OpCode::Text {
+                "TextMessage"
+            } else {
+                "BytesMessage"
+            };
+            return Err(LocalProtocolError::WrongState {
+                event,
+                state: self.state,
+            });
+        }
+        let (wire_opcode, mut rsv, transformed_by) = match self.tx_message {
+            Some(m) if m.opcode != opcode => return Err(LocalProtocolError::MessageTypeMismatch),
+            Some(m) => (OpCode::Continuation, Rsv::NONE, m.transformed_by),
+            None => {
+                let mut rsv = Rsv::NONE;
+                let mut by = 0u32;
+                for (i, ext) in self.config.extensions.iter_mut().enumerate() {
+                    let bits = ext.begin_outbound(opcode);
+                    if !bits.is_empty() {
+                        rsv = rsv | bits;
+                        by |= 1 << i;
+                    }
+                }
+                (opcode, rsv, by)
+            }
+        };
+        let mut data = data;
+        for (i, ext) in self.config.extensions.iter_mut().enumerate() {
+            if transformed_by & (1 << i) != 0 {
+                data = ext.encode(data, fin);
+            }
+        }
+        if wire_opcode == OpCode::Continuation {
+            rsv = Rsv::NONE;
+        }
+        self.tx_message = (!fin).then_some(TxMessage {
+            opcode,
+            transformed_by,
+        });
+        self.write_frame(fin, rsv, wire_opcode, data);
+        Ok(())
+    }
+
+    fn send_control(
+        &mut self,
+        opcode: OpCode,
+        payload: Bytes,
+        event: &'static str,
+    ) -> Result<(), LocalProtocolError> {
+        if self.state != State::Open {
+            return Err(LocalProtocolError::WrongState {
+                event,
+                state: self.state,
+            });
+        }
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(LocalProtocolError::ControlPayloadTooLong(payload.len()));
+        }
+        if opcode == OpCode::Pong {
+            // The application answers itself; a queued automatic pong for an
+            // older ping is superseded.
+            self.pending_pong = None;
+        }
+        self.write_frame(true, Rsv::NONE, opcode, payload);
+        Ok(())
+    }
+
+    fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), LocalProtocolError> {
+        if self.state != State::Open {
+            // The close handshake is already under way (or done): a second
+            // close is a no-op, so code written for "reply to a close" works.
+            return Ok(());
+        }
+        let code = if code == CloseCode::NO_STATUS_RCVD && reason.is_empty() {
+            None
+        } else if code.is_allowed_on_wire() {
+            Some(code)
+        } else {
+            return Err(LocalProtocolError::InvalidCloseCode(code.0));
+        };
+        if reason.len() > MAX_REASON_LEN {
+            return Err(LocalProtocolError::ControlPayloadTooLong(reason.len() + 2));
+        }
+        self.write_close(code, reason);
+        self.state = State::LocalClosing;
+        Ok(())
+    }
+
+    /// Queues a close frame, after any pong owed for an earlier ping.
+    fn write_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let mut payload = BytesMut::with_capacity(2 + reason.len());
+        write_close_payload(&mut payload, code, reason);
+        self.write_frame(true, Rsv::NONE, OpCode::Close, payload.freeze());
+    }
+
+    /// Encodes one frame into the output, masking it on the client side.
+    fn write_frame(&mut self, fin: bool, rsv: Rsv, opcode: OpCode, payload: Bytes) {
+        if opcode != OpCode::Pong {
+            self.flush_pong();
+        }
+        let mask = match self.role {
+            Role::Client => Some(fastrand::u32(..).to_ne_bytes()),
+            Role::Server => None,
+        };
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        self.out.extend_from_slice(&head[..head_len]);
+        match mask {
+            None => self.out.push_bytes(payload),
+            Some(key) => {
+                let tail = self.out.tail_mut();
+                let start = tail.len();
+                tail.extend_from_slice(&payload);
+                apply_mask(&mut tail[start..], key, 0);
+                self.out.commit(payload.len());
+            }
+        }
+    }
+
+    /// Moves an owed automatic pong into the output, keeping it ahead of
+    /// anything sent after the ping was received.
+    fn flush_pong(&mut self) {
+        if let Some(payload) = self.pending_pong.take() {
+            if self.state == State::Open {
+                self.write_frame(true, Rsv::NONE, OpCode::Pong, payload);
+            }
+        }
+    }
+
+    /// Whether anything waits to be sent.
+    pub fn has_bytes_to_send(&self) -> bool {
+        !self.out.is_empty() || (self.pending_pong.is_some() && self.state == State::Open)
+    }
+
+    /// How many bytes wait to be sent (excluding an owed automatic pong).
+    pub fn buffered_output(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Takes the bytes to send to the peer.
+    pub fn bytes_to_send(&mut self) -> Bytes {
+        self.flush_pong();
+        let out = self.out.take_all();
+        self.after_drain();
+        out
+    }
+
+    /// Appends the bytes to send to `buf`, for writers that own a buffer.
+    pub fn bytes_to_send_into(&mut self, buf: &mut Vec<u8>) {
+        self.flush_pong();
+        self.out.take_into(buf);
+        self.after_drain();
+    }
+
+    /// Fills `dst` with the pending output as slices, for a vectored write,
+    /// without copying; returns how many slices were filled. Report what was
+    /// written with [`Self::advance_output`].
+    pub fn output_vectored<'a>(&'a mut self, dst: &mut [IoSlice<'a>]) -> usize {
+        self.flush_pong();
+        self.out.chunks_vectored(dst)
+    }
+
+    /// Drops the first `n` bytes of pending output, which were written.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`Self::buffered_output`].
+    pub fn advance_output(&mut self, n: usize) {
+        self.out.advance(n);
+        self.after_drain();
+    }
+
+    /// Once the reply to a peer's close has been handed over, the
+    /// connection is closed.
+    fn after_drain(&mut self) {
+        if self.state == State::RemoteClosing && self.out.is_empty() {
+            self.state = State::Closed;
+        }
+    }
+}
+
+/// A reason that fits a close frame, cut at a character boundary.
+fn truncate_reason(message: &str) -> &str {
+    if message.len() <= MAX_REASON_LEN {
+        return message;
+    }
+    let mut end = MAX_REASON_LEN;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    &message[..end]
+}
+
+/// The iterator returned by `events()`: each item is parsed on demand from
+/// the bytes received so far.
+#[derive(Debug)]
+pub struct Events<'a, C = Connection> {
+    conn: &'a mut C,
+}
+
+impl<'a, C> Events<'a, C> {
+    pub(crate) fn new(conn: &'a mut C) -> Self {
+        Events { conn }
+    }
+}
+
+impl Iterator for Events<'_, Connection> {
+    type Item = Result<Event, RemoteProtocolError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.conn.next_event()
+    }
+}
+
+impl Iterator for Events<'_, super::WsConnection> {
+    type Item = Result<Event, RemoteProtocolError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.conn.next_event()
+    }
+}

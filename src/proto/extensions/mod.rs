@@ -1,0 +1,279 @@
+//! Extensions (RFC 6455 §9): negotiation in the handshake, and hooks that
+//! transform message payloads and claim reserved bits.
+//!
+//! An [`Extension`] is configured on a connection as a template; each
+//! connection works on its own clone, so state such as a compression context
+//! is never shared. No extension ships yet; permessage-deflate (RFC 7692)
+//! will implement this trait behind the `deflate` feature.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use super::close::CloseCode;
+use super::frame::{OpCode, Rsv};
+
+/// One extension offer or response: `name; param; param=value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionParams {
+    /// The extension's registered name, e.g. `permessage-deflate`.
+    pub name: String,
+    /// The parameters in order: name and optional value (unquoted).
+    pub params: Vec<(String, Option<String>)>,
+}
+
+impl ExtensionParams {
+    /// The value of the first parameter called `name`, `Some(None)` if it
+    /// has no value, `None` if it is absent.
+    pub fn get(&self, name: &str) -> Option<Option<&str>> {
+        self.params
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_deref())
+    }
+}
+
+impl fmt::Display for ExtensionParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        for (name, value) in &self.params {
+            match value {
+                Some(v) if v.bytes().all(is_token_byte) && !v.is_empty() => {
+                    write!(f, "; {name}={v}")?
+                }
+                Some(v) => write!(
+                    f,
+                    "; {name}=\"{}\"",
+                    v.replace('\\', "\\\\").replace('"', "\\\"")
+                )?,
+                None => write!(f, "; {name}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `b` may appear in an HTTP token (RFC 9110 §5.6.2).
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Parses a `Sec-WebSocket-Extensions` value into its offers, in order.
+/// Returns `None` if the value is not well formed.
+pub fn parse_extensions(value: &str) -> Option<Vec<ExtensionParams>> {
+    let mut out = Vec::new();
+    let mut p = Parser {
+        s: value.as_bytes(),
+        pos: 0,
+    };
+    loop {
+        p.skip_ows();
+        if p.at_end() {
+            // Empty list elements are allowed by the list syntax; an entirely
+            // empty value yields no offers.
+            return Some(out);
+        }
+        if p.eat(b',') {
+            continue;
+        }
+        let name = p.token()?;
+        let mut params = Vec::new();
+        loop {
+            p.skip_ows();
+            if p.at_end() || p.eat(b',') {
+                break;
+            }
+            if !p.eat(b';') {
+                return None;
+            }
+            p.skip_ows();
+            let pname = p.token()?;
+            p.skip_ows();
+            let pvalue = if p.eat(b'=') {
+                p.skip_ows();
+                Some(if p.peek() == Some(b'"') {
+                    p.quoted()?
+                } else {
+                    p.token()?
+                })
+            } else {
+                None
+            };
+            params.push((pname, pvalue));
+        }
+        out.push(ExtensionParams { name, params });
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn at_end(&self) -> bool {
+        self.pos >= self.s.len()
+    }
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+    fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn skip_ows(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+    fn token(&mut self) -> Option<String> {
+        let start = self.pos;
+        while self.peek().is_some_and(is_token_byte) {
+            self.pos += 1;
+        }
+        (self.pos > start).then(|| String::from_utf8_lossy(&self.s[start..self.pos]).into_owned())
+    }
+    fn quoted(&mut self) -> Option<String> {
+        self.pos += 1; // opening quote
+        let mut v = Vec::new();
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    return String::from_utf8(v).ok();
+                }
+                b'\\' => {
+                    self.pos += 1;
+                    v.push(self.peek()?);
+                    self.pos += 1;
+                }
+                b => {
+                    v.push(b);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+}
+
+/// A failure inside an extension that ends the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionError {
+    /// The close code to send (1002 for protocol errors, 1009 for too much
+    /// data, 1007 for bad data, 1011 for internal failures).
+    pub code: CloseCode,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A WebSocket extension.
+///
+/// The connection drives an extension through three phases: negotiation
+/// (`offer` on the client, `accept` on the server, `finalize` on the client),
+/// then per message, inbound (`begin_inbound` / `decode`) and outbound
+/// (`begin_outbound` / `encode`). Extensions see message payloads in the
+/// order they travel, already unmasked; control frames never reach them.
+pub trait Extension: fmt::Debug + Send + Sync {
+    /// The registered name, e.g. `permessage-deflate`.
+    fn name(&self) -> &str;
+
+    /// The reserved bits this extension may set on the first frame of a
+    /// message. Frames using any other reserved bit are protocol errors.
+    fn rsv_bits(&self) -> Rsv;
+
+    /// Client: the offers to send, most preferred first (each is rendered as
+    /// `name; params`). An empty list offers nothing.
+    fn offer(&self) -> Vec<ExtensionParams>;
+
+    /// Server: looks at one of the client's offers for this extension and
+    /// returns the parameters of the response to accept it, or `None` to
+    /// decline (the server then tries the next offer).
+    fn accept(&mut self, offer: &ExtensionParams) -> Option<ExtensionParams>;
+
+    /// Client: the server accepted this extension with `response`. Returning
+    /// an error fails the handshake.
+    fn finalize(&mut self, response: &ExtensionParams) -> Result<(), String>;
+
+    /// An inbound data message starts, with these reserved bits on its first
+    /// frame. Returns whether this extension transforms the message.
+    fn begin_inbound(&mut self, opcode: OpCode, rsv: Rsv) -> Result<bool, ExtensionError>;
+
+    /// Transforms a piece of an inbound message this extension claimed.
+    /// `max_output` is how many more bytes the message may grow to; producing
+    /// more is an error with code 1009.
+    fn decode(
+        &mut self,
+        data: Bytes,
+        message_finished: bool,
+        max_output: usize,
+    ) -> Result<Bytes, ExtensionError>;
+
+    /// An outbound data message starts. Returns the reserved bits for its
+    /// first frame; a non-empty set means `encode` will be called for it.
+    fn begin_outbound(&mut self, opcode: OpCode) -> Rsv;
+
+    /// Transforms a piece of an outbound message this extension claimed.
+    fn encode(&mut self, data: Bytes, message_finished: bool) -> Bytes;
+
+    /// A copy with the same configuration and fresh state, for a new
+    /// connection.
+    fn box_clone(&self) -> Box<dyn Extension>;
+}
+
+impl Clone for Box<dyn Extension> {
+    fn clone(&self) -> Self {
+        self.box_clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_offers_with_params_and_quotes() {
+        let got = parse_extensions(
+            "permessage-deflate; client_max_window_bits, permessage-deflate; server_max_window_bits=\"10\" ,x-foo",
+        )
+        .unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].name, "permessage-deflate");
+        assert_eq!(got[0].get("client_max_window_bits"), Some(None));
+        assert_eq!(got[1].get("server_max_window_bits"), Some(Some("10")));
+        assert_eq!(
+            got[2],
+            ExtensionParams {
+                name: "x-foo".into(),
+                params: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_values() {
+        for bad in ["a;", "a; =1", "a b", "a; b=\"x", "a; b=", ";a", "a; b=1 c"] {
+            assert_eq!(parse_extensions(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_extensions("").unwrap(), vec![]);
+        assert_eq!(parse_extensions(" , ").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn display_round_trips() {
+        let e = ExtensionParams {
+            name: "x".into(),
+            params: vec![
+                ("a".into(), None),
+                ("b".into(), Some("1".into())),
+                ("c".into(), Some("a b".into())),
+            ],
+        };
+        let s = e.to_string();
+        assert_eq!(s, "x; a; b=1; c=\"a b\"");
+        assert_eq!(parse_extensions(&s).unwrap(), vec![e]);
+    }
+}

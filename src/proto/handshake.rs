@@ -1,0 +1,522 @@
+//! The HTTP/1.1 opening handshake (RFC 6455 §4): finding the head, parsing
+//! and validating it with `httparse`, and writing requests and responses.
+//!
+//! Everything here is a pure function of its input; the state machine that
+//! decides when to call what lives in [`super::WsConnection`].
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::{BufMut, BytesMut};
+use sha1::{Digest, Sha1};
+
+use super::error::{LocalProtocolError, RemoteProtocolError};
+use super::events::{Header, Request};
+use super::extensions::{ExtensionParams, is_token_byte, parse_extensions};
+
+/// The GUID that RFC 6455 §1.3 appends to the key.
+const WS_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The `Sec-WebSocket-Key` for a new client handshake: 16 random bytes,
+/// base64-encoded.
+pub fn generate_key() -> String {
+    let mut nonce = [0u8; 16];
+    nonce[..8].copy_from_slice(&fastrand::u64(..).to_ne_bytes());
+    nonce[8..].copy_from_slice(&fastrand::u64(..).to_ne_bytes());
+    BASE64.encode(nonce)
+}
+
+/// The `Sec-WebSocket-Accept` value for a key (RFC 6455 §4.2.2).
+pub fn accept_key(key: &[u8]) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key);
+    sha.update(WS_GUID);
+    BASE64.encode(sha.finalize())
+}
+
+/// Finds the end of an HTTP head (`\r\n\r\n`) incrementally: each call scans
+/// only bytes it has not seen, so a head trickling in one byte per read costs
+/// linear time overall.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct HeadScanner {
+    scanned: usize,
+}
+
+impl HeadScanner {
+    /// Returns the length of the head (including the blank line) once `buf`
+    /// holds all of it.
+    pub(crate) fn find(&mut self, buf: &[u8]) -> Option<usize> {
+        // Resume three bytes back: the terminator may straddle two reads.
+        let start = self.scanned.saturating_sub(3);
+        let found = buf[start..].windows(4).position(|w| w == b"\r\n\r\n");
+        match found {
+            Some(i) => Some(start + i + 4),
+            None => {
+                self.scanned = buf.len();
+                None
+            }
+        }
+    }
+}
+
+/// Splits a comma-separated header list into trimmed, non-empty elements.
+fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(trim_ows)
+        .filter(|e| !e.is_empty())
+}
+
+fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// The headers of a parsed head, with the lookups the handshake needs.
+struct Headers<'b>(Vec<(&'b str, &'b [u8])>);
+
+impl<'b> Headers<'b> {
+    fn from_httparse(headers: &[httparse::Header<'b>]) -> Self {
+        Headers(headers.iter().map(|h| (h.name, h.value)).collect())
+    }
+
+    fn from_owned(headers: &'b [Header]) -> Self {
+        Headers(
+            headers
+                .iter()
+                .map(|h| (h.name.as_str(), h.value.as_slice()))
+                .collect(),
+        )
+    }
+
+    fn all(&self, name: &'static str) -> impl Iterator<Item = &'b [u8]> + '_ {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+
+    /// A header that must appear at most once.
+    fn single(&self, name: &'static str) -> Result<Option<&'b [u8]>, String> {
+        let mut it = self.all(name);
+        let first = it.next();
+        if it.next().is_some() {
+            return Err(format!("duplicate {name} header"));
+        }
+        Ok(first.map(trim_ows))
+    }
+
+    /// Whether a list-valued header contains `token` (case-insensitively).
+    fn has_token(&self, name: &'static str, token: &str) -> bool {
+        self.all(name)
+            .flat_map(list_elements)
+            .any(|e| e.eq_ignore_ascii_case(token.as_bytes()))
+    }
+
+    /// Every element of a list-valued header, as text.
+    fn list(&self, name: &'static str) -> Result<Vec<String>, String> {
+        self.all(name)
+            .flat_map(list_elements)
+            .map(|e| {
+                std::str::from_utf8(e)
+                    .ok()
+                    .filter(|s| s.bytes().all(is_token_byte))
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("malformed {name} header"))
+            })
+            .collect()
+    }
+
+    fn extensions(&self) -> Result<Vec<ExtensionParams>, String> {
+        let mut out = Vec::new();
+        for value in self.all("sec-websocket-extensions") {
+            let parsed = std::str::from_utf8(value).ok().and_then(parse_extensions);
+            out.extend(parsed.ok_or("malformed Sec-WebSocket-Extensions header")?);
+        }
+        Ok(out)
+    }
+
+    /// Headers other than those the handshake consumes.
+    fn extra(&self) -> Vec<Header> {
+        const CONSUMED: [&str; 7] = [
+            "host",
+            "upgrade",
+            "connection",
+            "sec-websocket-key",
+            "sec-websocket-version",
+            "sec-websocket-protocol",
+            "sec-websocket-extensions",
+        ];
+        self.0
+            .iter()
+            .filter(|(n, _)| !CONSUMED.iter().any(|c| n.eq_ignore_ascii_case(c)))
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("sec-websocket-accept"))
+            .map(|(n, v)| Header::new(*n, *v))
+            .collect()
+    }
+}
+
+/// A validated client handshake, as the server sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedRequest {
+    pub(crate) request: Request,
+    pub(crate) key: String,
+    pub(crate) offers: Vec<ExtensionParams>,
+}
+
+/// Why a request was refused: the status to answer with, extra headers for
+/// the response, and a message.
+fn reject(status: u16, message: impl Into<String>) -> RemoteProtocolError {
+    RemoteProtocolError::http(status, message.into())
+}
+
+/// Parses and validates a complete request head (RFC 6455 §4.2.1).
+pub(crate) fn parse_request(
+    head: &[u8],
+    max_headers: usize,
+) -> Result<ParsedRequest, RemoteProtocolError> {
+    let mut storage = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut req = httparse::Request::new(&mut storage);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(reject(400, "incomplete request head")),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(reject(
+                431,
+                format!("more than {max_headers} request headers"),
+            ));
+        }
+        Err(e) => return Err(reject(400, format!("malformed request: {e}"))),
+    }
+    if req.method != Some("GET") {
+        return Err(reject(400, "the handshake method must be GET"));
+    }
+    if req.version != Some(1) {
+        return Err(reject(400, "the handshake requires HTTP/1.1"));
+    }
+    let target = req.path.unwrap_or_default().to_owned();
+    let h = Headers::from_httparse(req.headers);
+    let bad = |m: String| reject(400, m);
+
+    let host = h
+        .single("host")
+        .map_err(bad)?
+        .ok_or_else(|| reject(400, "missing Host header"))?;
+    let host = std::str::from_utf8(host)
+        .map_err(|_| reject(400, "malformed Host header"))?
+        .to_owned();
+    if !h.has_token("upgrade", "websocket") {
+        return Err(reject(400, "missing Upgrade: websocket"));
+    }
+    if !h.has_token("connection", "upgrade") {
+        return Err(reject(400, "missing Connection: Upgrade"));
+    }
+    // A body would be read as frames; an upgrade request has none.
+    if h.all("transfer-encoding").next().is_some()
+        || h.all("content-length").any(|v| trim_ows(v) != b"0")
+    {
+        return Err(reject(400, "a handshake request must not have a body"));
+    }
+    match h.single("sec-websocket-version").map_err(bad)? {
+        Some(b"13") => {}
+        Some(_) | None => {
+            return Err(reject(
+                426,
+                "unsupported or missing Sec-WebSocket-Version (13 is supported)",
+            ));
+        }
+    }
+    let key = h
+        .single("sec-websocket-key")
+        .map_err(bad)?
+        .ok_or_else(|| reject(400, "missing Sec-WebSocket-Key"))?;
+    match BASE64.decode(key) {
+        Ok(nonce) if nonce.len() == 16 => {}
+        _ => {
+            return Err(reject(
+                400,
+                "Sec-WebSocket-Key is not 16 base64-encoded bytes",
+            ));
+        }
+    }
+    let key = String::from_utf8_lossy(key).into_owned();
+    let subprotocols = h.list("sec-websocket-protocol").map_err(bad)?;
+    let offers = h.extensions().map_err(bad)?;
+    let request = Request {
+        host,
+        target,
+        subprotocols,
+        extensions: offers.iter().map(ToString::to_string).collect(),
+        extra_headers: h.extra(),
+    };
+    Ok(ParsedRequest {
+        request,
+        key,
+        offers,
+    })
+}
+
+/// The parts of a server's response head the client needs.
+#[derive(Debug)]
+pub(crate) struct ParsedResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<Header>,
+}
+
+/// Parses a complete response head.
+pub(crate) fn parse_response(
+    head: &[u8],
+    max_headers: usize,
+) -> Result<ParsedResponse, RemoteProtocolError> {
+    let mut storage = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut res = httparse::Response::new(&mut storage);
+    match res.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return Err(RemoteProtocolError::new(
+                super::Answer::Drop,
+                "incomplete response head",
+            ));
+        }
+        Err(e) => {
+            return Err(RemoteProtocolError::new(
+                super::Answer::Drop,
+                format!("malformed handshake response: {e}"),
+            ));
+        }
+    }
+    Ok(ParsedResponse {
+        status: res.code.unwrap_or_default(),
+        headers: res
+            .headers
+            .iter()
+            .map(|h| Header::new(h.name, h.value))
+            .collect(),
+    })
+}
+
+/// What a client validated in a 101 response.
+#[derive(Debug)]
+pub(crate) struct AcceptedResponse {
+    pub(crate) subprotocol: Option<String>,
+    pub(crate) extensions: Vec<ExtensionParams>,
+    pub(crate) extra_headers: Vec<Header>,
+}
+
+/// Validates a 101 response against the request the client sent
+/// (RFC 6455 §4.1, the client's checks 1–6).
+pub(crate) fn validate_accept(
+    headers: &[Header],
+    key: &str,
+    offered_protocols: &[String],
+) -> Result<AcceptedResponse, String> {
+    let h = Headers::from_owned(headers);
+    if !h.has_token("upgrade", "websocket") {
+        return Err("response lacks Upgrade: websocket".into());
+    }
+    if !h.has_token("connection", "upgrade") {
+        return Err("response lacks Connection: Upgrade".into());
+    }
+    let accept = h
+        .single("sec-websocket-accept")?
+        .ok_or("response lacks Sec-WebSocket-Accept")?;
+    if accept != accept_key(key.as_bytes()).as_bytes() {
+        return Err("Sec-WebSocket-Accept does not match the key".into());
+    }
+    let protocols = h.list("sec-websocket-protocol")?;
+    let subprotocol = match protocols.as_slice() {
+        [] => None,
+        [p] if offered_protocols.iter().any(|o| o == p) => Some(p.clone()),
+        [p] => {
+            return Err(format!(
+                "server chose subprotocol {p:?}, which was not offered"
+            ));
+        }
+        _ => return Err("server chose more than one subprotocol".into()),
+    };
+    Ok(AcceptedResponse {
+        subprotocol,
+        extensions: h.extensions()?,
+        extra_headers: h.extra(),
+    })
+}
+
+/// Checks that a header can be written without breaking the head.
+pub(crate) fn check_header(name: &str, value: &[u8]) -> Result<(), LocalProtocolError> {
+    let name_ok = !name.is_empty() && name.bytes().all(is_token_byte);
+    let value_ok = !value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0);
+    if name_ok && value_ok {
+        Ok(())
+    } else {
+        Err(LocalProtocolError::InvalidHeader(name.to_owned()))
+    }
+}
+
+fn put_header(out: &mut BytesMut, name: &str, value: &[u8]) {
+    out.put_slice(name.as_bytes());
+    out.put_slice(b": ");
+    out.put_slice(value);
+    out.put_slice(b"\r\n");
+}
+
+/// Writes a client handshake request.
+pub(crate) fn write_request(
+    out: &mut BytesMut,
+    req: &Request,
+    key: &str,
+    offers: &[ExtensionParams],
+) {
+    out.put_slice(b"GET ");
+    out.put_slice(req.target.as_bytes());
+    out.put_slice(b" HTTP/1.1\r\n");
+    put_header(out, "Host", req.host.as_bytes());
+    put_header(out, "Upgrade", b"websocket");
+    put_header(out, "Connection", b"Upgrade");
+    put_header(out, "Sec-WebSocket-Key", key.as_bytes());
+    put_header(out, "Sec-WebSocket-Version", b"13");
+    if !req.subprotocols.is_empty() {
+        put_header(
+            out,
+            "Sec-WebSocket-Protocol",
+            req.subprotocols.join(", ").as_bytes(),
+        );
+    }
+    if !offers.is_empty() {
+        let list: Vec<String> = offers.iter().map(ToString::to_string).collect();
+        put_header(out, "Sec-WebSocket-Extensions", list.join(", ").as_bytes());
+    }
+    for h in &req.extra_headers {
+        put_header(out, &h.name, &h.value);
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// Writes a 101 response accepting a handshake.
+pub(crate) fn write_accept(
+    out: &mut BytesMut,
+    key: &str,
+    subprotocol: Option<&str>,
+    extensions: &[ExtensionParams],
+    extra: &[Header],
+) {
+    out.put_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    put_header(out, "Upgrade", b"websocket");
+    put_header(out, "Connection", b"Upgrade");
+    put_header(
+        out,
+        "Sec-WebSocket-Accept",
+        accept_key(key.as_bytes()).as_bytes(),
+    );
+    if let Some(p) = subprotocol {
+        put_header(out, "Sec-WebSocket-Protocol", p.as_bytes());
+    }
+    if !extensions.is_empty() {
+        let list: Vec<String> = extensions.iter().map(ToString::to_string).collect();
+        put_header(out, "Sec-WebSocket-Extensions", list.join(", ").as_bytes());
+    }
+    for h in extra {
+        put_header(out, &h.name, &h.value);
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// Writes the status line and headers of a rejection. `Connection: close` is
+/// always sent: the connection ends with the response.
+pub(crate) fn write_reject(out: &mut BytesMut, status: u16, headers: &[Header], has_body: bool) {
+    out.put_slice(format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes());
+    let has_length = headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("content-length"));
+    for h in headers {
+        put_header(out, &h.name, &h.value);
+    }
+    if !has_body && !has_length {
+        put_header(out, "Content-Length", b"0");
+    }
+    if !headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("connection"))
+    {
+        put_header(out, "Connection", b"close");
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// Writes the complete response for a request the server refused itself.
+pub(crate) fn write_error_response(out: &mut BytesMut, err: &RemoteProtocolError) {
+    let status = err.http_status().unwrap_or(400);
+    let body = format!("{}\n", err.message());
+    let mut headers = vec![
+        Header::new("Content-Type", "text/plain; charset=utf-8"),
+        Header::new("Content-Length", body.len().to_string()),
+    ];
+    if status == 426 {
+        headers.push(Header::new("Upgrade", "websocket"));
+        headers.push(Header::new("Sec-WebSocket-Version", "13"));
+    }
+    write_reject(out, status, &headers, true);
+    out.put_slice(body.as_bytes());
+}
+
+/// The standard reason phrase for the statuses a WebSocket server uses.
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_example_accept_key() {
+        // RFC 6455 §1.3.
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn generated_keys_are_16_bytes_and_differ() {
+        let a = generate_key();
+        assert_eq!(BASE64.decode(&a).unwrap().len(), 16);
+        assert_ne!(a, generate_key());
+    }
+
+    #[test]
+    fn head_scanner_finds_split_terminators_once() {
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest";
+        for split in 0..head.len() {
+            let mut s = HeadScanner::default();
+            let first = s.find(&head[..split]);
+            let got = first.or_else(|| s.find(head));
+            assert_eq!(got, Some(head.len() - 4), "split {split}");
+        }
+    }
+
+    #[test]
+    fn token_lists_are_case_insensitive_and_trimmed() {
+        let hs = [Header::new("Connection", "keep-alive , UPGRADE")];
+        assert!(Headers::from_owned(&hs).has_token("connection", "upgrade"));
+        assert!(!Headers::from_owned(&hs).has_token("connection", "close"));
+    }
+}

@@ -1,0 +1,692 @@
+//! The Sans-I/O core: the WebSocket protocol as a state machine that turns
+//! received bytes into [`Event`]s and sent events into bytes.
+//!
+//! Nothing here touches a socket, a clock or an executor. Bytes go in with
+//! `receive_bytes` (and `receive_eof`), events come out of `next_event` /
+//! `events`, the application calls `send`, and the bytes to write come out of
+//! `bytes_to_send`. [`WsConnection`] runs the HTTP/1.1 opening handshake and
+//! then the frame engine, [`Connection`], which is also usable on its own
+//! where the handshake happens elsewhere (HTTP/2, RFC 8441).
+
+mod body;
+pub mod close;
+mod connection;
+pub mod error;
+pub mod events;
+pub mod extensions;
+pub mod frame;
+pub mod handshake;
+pub mod mask;
+mod outbuf;
+mod utf8;
+
+use std::io::IoSlice;
+
+use bytes::{Bytes, BytesMut};
+
+pub use close::CloseCode;
+pub use connection::{Connection, Events};
+pub use error::{Answer, LocalProtocolError, RemoteProtocolError};
+pub use events::{
+    AcceptConnection, BytesMessage, CloseConnection, Event, Header, Ping, Pong, RejectConnection,
+    RejectData, Request, TextMessage, Utf8Bytes,
+};
+pub use extensions::{Extension, ExtensionParams};
+
+use body::{BodyReader, BodyStep};
+use extensions::ExtensionParams as Params;
+use handshake::{HeadScanner, ParsedRequest};
+use outbuf::OutBuffer;
+
+/// Which end of the connection this is. Clients mask what they send and
+/// start the handshake; servers answer it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The side that sends the opening request.
+    Client,
+    /// The side that accepts it.
+    Server,
+}
+
+/// The state of a connection, as in Python wsproto's `ConnectionState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// The opening handshake is under way.
+    Connecting,
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame and wait for the peer's.
+    LocalClosing,
+    /// The peer sent a close frame; our reply is queued but not yet taken
+    /// by `bytes_to_send`.
+    RemoteClosing,
+    /// The connection is over: the close handshake finished, the transport
+    /// ended, or the connection failed. A server should now close the
+    /// transport; a client should wait briefly for the server to do so.
+    Closed,
+    /// The handshake was refused and the rejection body is in transit.
+    Rejecting,
+}
+
+/// Limits and switches for a connection. Every limit protects memory or CPU
+/// from a peer; the defaults accept anything a reasonable peer sends.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The largest frame payload accepted (default 16 MiB); larger → 1009.
+    pub max_frame_size: usize,
+    /// The largest message accepted, after extensions (default 64 MiB);
+    /// larger → 1009.
+    pub max_message_size: usize,
+    /// The most frames one message may be split into (default 131 072);
+    /// more → 1009.
+    pub max_fragments: usize,
+    /// The longest opening handshake head accepted (default 8 KiB); longer
+    /// → 431 at a server.
+    pub max_handshake_size: usize,
+    /// The most headers a handshake head may have (default 64); more → 431
+    /// at a server.
+    pub max_headers: usize,
+    /// Answer pings automatically (default on). Owed pongs coalesce: only
+    /// the newest unanswered ping is answered if several arrive before the
+    /// output is taken.
+    pub auto_pong: bool,
+    /// Extensions: offered by a client, accepted by a server if a client
+    /// offers them. Each connection works on its own copy.
+    pub extensions: Vec<Box<dyn Extension>>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_fragments: 1 << 17,
+            max_handshake_size: 8 << 10,
+            max_headers: 64,
+            auto_pong: true,
+            extensions: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Sets the frame payload limit.
+    pub fn max_frame_size(mut self, bytes: usize) -> Config {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Sets the message size limit.
+    pub fn max_message_size(mut self, bytes: usize) -> Config {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets the limit on frames per message.
+    pub fn max_fragments(mut self, frames: usize) -> Config {
+        self.max_fragments = frames;
+        self
+    }
+
+    /// Sets the handshake head size limit.
+    pub fn max_handshake_size(mut self, bytes: usize) -> Config {
+        self.max_handshake_size = bytes;
+        self
+    }
+
+    /// Sets the handshake header count limit.
+    pub fn max_headers(mut self, headers: usize) -> Config {
+        self.max_headers = headers;
+        self
+    }
+
+    /// Switches automatic pongs on or off.
+    pub fn auto_pong(mut self, on: bool) -> Config {
+        self.auto_pong = on;
+        self
+    }
+
+    /// Adds an extension to offer (client) or accept (server).
+    pub fn extension(mut self, extension: Box<dyn Extension>) -> Config {
+        self.extensions.push(extension);
+        self
+    }
+
+    /// The same limits with other extensions.
+    fn with_extensions(&self, extensions: Vec<Box<dyn Extension>>) -> Config {
+        Config {
+            max_frame_size: self.max_frame_size,
+            max_message_size: self.max_message_size,
+            max_fragments: self.max_fragments,
+            max_handshake_size: self.max_handshake_size,
+            max_headers: self.max_headers,
+            auto_pong: self.auto_pong,
+            extensions,
+        }
+    }
+}
+
+/// Where a [`WsConnection`] is in its life.
+#[derive(Debug)]
+enum Phase {
+    /// A client that has not sent its request.
+    ClientIdle,
+    /// A client waiting for the response to its request.
+    AwaitingResponse {
+        key: String,
+        subprotocols: Vec<String>,
+        scanner: HeadScanner,
+    },
+    /// A server waiting for the request.
+    AwaitingRequest { scanner: HeadScanner },
+    /// A server that reported the request and waits for the application's
+    /// decision.
+    AwaitingDecision(Box<ParsedRequest>),
+    /// Handshake done: frames.
+    Open(Connection),
+    /// A client reading a rejection body.
+    ReadingRejection(BodyReader),
+    /// A server sending a rejection body.
+    SendingRejection,
+    /// Over before (or without) opening.
+    Closed,
+}
+
+/// A WebSocket connection over HTTP/1.1: the opening handshake, then
+/// messages, pings and the close handshake, for either role.
+///
+/// ```
+/// use wsproto::proto::{Event, Request, Role, State, TextMessage, WsConnection};
+///
+/// let mut client = WsConnection::new(Role::Client);
+/// let mut server = WsConnection::new(Role::Server);
+/// client.send(Request::new("example.com", "/chat")).unwrap();
+/// server.receive_bytes(&client.bytes_to_send());
+/// let Some(Ok(Event::Request(req))) = server.next_event() else { panic!() };
+/// assert_eq!(req.target, "/chat");
+/// server.send(wsproto::proto::AcceptConnection::new()).unwrap();
+/// client.receive_bytes(&server.bytes_to_send());
+/// assert!(matches!(client.next_event(), Some(Ok(Event::AcceptConnection(_)))));
+/// assert_eq!(client.state(), State::Open);
+///
+/// client.send(TextMessage::new("hello")).unwrap();
+/// server.receive_bytes(&client.bytes_to_send());
+/// match server.next_event() {
+///     Some(Ok(Event::TextMessage(m))) => assert_eq!(m.data, "hello"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+#[derive(Debug)]
+pub struct WsConnection {
+    role: Role,
+    config: Config,
+    phase: Phase,
+    /// Handshake-phase input; handed to the [`Connection`] once open.
+    in_buf: BytesMut,
+    /// Handshake-phase output; handed to the [`Connection`] once open.
+    out: OutBuffer,
+    eof: bool,
+}
+
+impl WsConnection {
+    /// A connection with the default [`Config`].
+    pub fn new(role: Role) -> WsConnection {
+        WsConnection::with_config(role, Config::default())
+    }
+
+    /// A connection with `config`.
+    pub fn with_config(role: Role, config: Config) -> WsConnection {
+        let phase = match role {
+            Role::Client => Phase::ClientIdle,
+            Role::Server => Phase::AwaitingRequest {
+                scanner: HeadScanner::default(),
+            },
+        };
+        WsConnection {
+            role,
+            config,
+            phase,
+            in_buf: BytesMut::new(),
+            out: OutBuffer::default(),
+            eof: false,
+        }
+    }
+
+    /// Which side of the connection this is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> State {
+        match &self.phase {
+            Phase::ClientIdle
+            | Phase::AwaitingResponse { .. }
+            | Phase::AwaitingRequest { .. }
+            | Phase::AwaitingDecision(_) => State::Connecting,
+            Phase::Open(conn) => conn.state(),
+            Phase::ReadingRejection(_) | Phase::SendingRejection => State::Rejecting,
+            Phase::Closed => State::Closed,
+        }
+    }
+
+    /// The frame engine, once the handshake has completed.
+    pub fn connection(&self) -> Option<&Connection> {
+        match &self.phase {
+            Phase::Open(conn) => Some(conn),
+            _ => None,
+        }
+    }
+
+    /// The extensions negotiated in the handshake (empty before it ends).
+    pub fn extensions(&self) -> &[Box<dyn Extension>] {
+        self.connection().map_or(&[], |c| &c.config().extensions)
+    }
+
+    /// Feeds bytes received from the peer; they are parsed by
+    /// [`Self::next_event`].
+    pub fn receive_bytes(&mut self, data: &[u8]) {
+        match &mut self.phase {
+            Phase::Open(conn) => conn.receive_bytes(data),
+            Phase::Closed => {}
+            _ if self.eof => {}
+            _ => self.in_buf.extend_from_slice(data),
+        }
+    }
+
+    /// Reports that the peer closed its side of the transport.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+        if let Phase::Open(conn) = &mut self.phase {
+            conn.receive_eof();
+        }
+    }
+
+    /// An iterator over the events in the bytes received so far. To answer
+    /// events as they come, loop over [`Self::next_event`] instead: the
+    /// iterator borrows the connection.
+    pub fn events(&mut self) -> Events<'_, WsConnection> {
+        Events::new(self)
+    }
+
+    /// Parses and returns the next event, or `None` when more bytes are
+    /// needed, the application must decide (a server holding a `Request`),
+    /// or the connection is over.
+    pub fn next_event(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
+        match &mut self.phase {
+            Phase::Open(conn) => conn.next_event(),
+            Phase::AwaitingRequest { scanner } => {
+                let Some(head_len) =
+                    find_head(scanner, &self.in_buf, self.config.max_handshake_size)
+                else {
+                    if self.in_buf.len() >= self.config.max_handshake_size {
+                        let limit = self.config.max_handshake_size;
+                        return Some(Err(self.refuse(RemoteProtocolError::http(
+                            431,
+                            format!("request head exceeds {limit} bytes"),
+                        ))));
+                    }
+                    return self.ended_during_handshake();
+                };
+                let head = self.in_buf.split_to(head_len);
+                match handshake::parse_request(&head, self.config.max_headers) {
+                    Ok(parsed) => {
+                        let request = parsed.request.clone();
+                        self.phase = Phase::AwaitingDecision(Box::new(parsed));
+                        Some(Ok(Event::Request(request)))
+                    }
+                    Err(e) => Some(Err(self.refuse(e))),
+                }
+            }
+            Phase::AwaitingResponse { scanner, .. } => {
+                let Some(head_len) =
+                    find_head(scanner, &self.in_buf, self.config.max_handshake_size)
+                else {
+                    if self.in_buf.len() >= self.config.max_handshake_size {
+                        return Some(Err(self.abandon("response head too large".into())));
+                    }
+                    return self.ended_during_handshake();
+                };
+                let head = self.in_buf.split_to(head_len);
+                Some(self.on_response(&head))
+            }
+            Phase::ReadingRejection(reader) => match reader.step(&mut self.in_buf, self.eof) {
+                BodyStep::NeedMore => None,
+                BodyStep::Data(data, body_finished) => {
+                    if body_finished {
+                        self.phase = Phase::Closed;
+                        self.in_buf = BytesMut::new();
+                    }
+                    Some(Ok(Event::RejectData(RejectData {
+                        data,
+                        body_finished,
+                    })))
+                }
+                BodyStep::Error(e) => Some(Err(self.abandon(e.into()))),
+            },
+            Phase::ClientIdle
+            | Phase::AwaitingDecision(_)
+            | Phase::SendingRejection
+            | Phase::Closed => None,
+        }
+    }
+
+    /// EOF before the handshake completed ends the connection with an error.
+    fn ended_during_handshake(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
+        if !self.eof {
+            return None;
+        }
+        Some(Err(self.abandon(
+            "connection closed during the opening handshake".into(),
+        )))
+    }
+
+    /// A server refuses a bad request: the error response is queued.
+    fn refuse(&mut self, err: RemoteProtocolError) -> RemoteProtocolError {
+        handshake::write_error_response(self.out.tail_mut(), &err);
+        let written = self.out.tail_mut().len() - self.out.len();
+        self.out.commit(written);
+        self.phase = Phase::Closed;
+        self.in_buf = BytesMut::new();
+        err
+    }
+
+    /// The handshake failed where no answer can be sent: drop the transport.
+    fn abandon(&mut self, message: String) -> RemoteProtocolError {
+        self.phase = Phase::Closed;
+        self.in_buf = BytesMut::new();
+        RemoteProtocolError::new(Answer::Drop, message)
+    }
+
+    /// A client handles the server's response head.
+    fn on_response(&mut self, head: &[u8]) -> Result<Event, RemoteProtocolError> {
+        let response = handshake::parse_response(head, self.config.max_headers).map_err(|e| {
+            self.phase = Phase::Closed;
+            e
+        })?;
+        if response.status != 101 {
+            if (100..200).contains(&response.status) {
+                // An interim response (e.g. 100 Continue): the real one follows.
+                return self.next_event().unwrap_or_else(|| {
+                    Err(self.abandon("connection closed during the opening handshake".into()))
+                });
+            }
+            let reader = BodyReader::for_response(response.status, &response.headers);
+            let has_body = reader.is_some();
+            self.phase = match reader {
+                Some(r) => Phase::ReadingRejection(r),
+                None => Phase::Closed,
+            };
+            return Ok(Event::RejectConnection(RejectConnection {
+                status_code: response.status,
+                headers: response.headers,
+                has_body,
+            }));
+        }
+        let Phase::AwaitingResponse {
+            key, subprotocols, ..
+        } = &self.phase
+        else {
+            unreachable!()
+        };
+        let accepted = handshake::validate_accept(&response.headers, key, subprotocols)
+            .and_then(|accepted| {
+                let active = self.finalize_extensions(&accepted.extensions)?;
+                Ok((accepted, active))
+            })
+            .map_err(|m| self.abandon(m))?;
+        let (accepted, active) = accepted;
+        self.open(active);
+        Ok(Event::AcceptConnection(AcceptConnection {
+            subprotocol: accepted.subprotocol,
+            extra_headers: accepted.extra_headers,
+        }))
+    }
+
+    /// Matches the extensions a server accepted with those offered.
+    fn finalize_extensions(&self, accepted: &[Params]) -> Result<Vec<Box<dyn Extension>>, String> {
+        let mut active: Vec<Box<dyn Extension>> = Vec::new();
+        for params in accepted {
+            if active.iter().any(|e| e.name() == params.name) {
+                return Err(format!("server accepted extension {} twice", params.name));
+            }
+            let template = self
+                .config
+                .extensions
+                .iter()
+                .find(|e| e.name() == params.name)
+                .ok_or_else(|| {
+                    format!(
+                        "server accepted extension {}, which was not offered",
+                        params.name
+                    )
+                })?;
+            let mut ext = template.box_clone();
+            ext.finalize(params)
+                .map_err(|e| format!("extension {}: {e}", params.name))?;
+            active.push(ext);
+        }
+        Ok(active)
+    }
+
+    /// Hands over to the frame engine with the negotiated extensions.
+    fn open(&mut self, extensions: Vec<Box<dyn Extension>>) {
+        let config = self.config.with_extensions(extensions);
+        let mut conn = Connection::from_handshake(
+            self.role,
+            config,
+            std::mem::take(&mut self.in_buf),
+            std::mem::take(&mut self.out),
+        );
+        if self.eof {
+            conn.receive_eof();
+        }
+        self.phase = Phase::Open(conn);
+    }
+
+    /// Sends an event. Which events are valid depends on the role and state:
+    /// a client starts with [`Request`]; a server answers a received request
+    /// with [`AcceptConnection`] or [`RejectConnection`] (then
+    /// [`RejectData`]); once open, either side sends messages, pings, pongs
+    /// and [`CloseConnection`].
+    pub fn send(&mut self, event: impl Into<Event>) -> Result<(), LocalProtocolError> {
+        let event = event.into();
+        let name = event.name();
+        let state = self.state();
+        match (&mut self.phase, event) {
+            (
+                Phase::Open(conn),
+                ev @ (Event::TextMessage(_)
+                | Event::BytesMessage(_)
+                | Event::Ping(_)
+                | Event::Pong(_)
+                | Event::CloseConnection(_)),
+            ) => conn.send(ev),
+            (Phase::ClientIdle, Event::Request(req)) => self.send_request(req),
+            (Phase::AwaitingDecision(_), Event::AcceptConnection(accept)) => {
+                self.send_accept(accept)
+            }
+            (Phase::AwaitingDecision(_), Event::RejectConnection(reject)) => {
+                self.send_reject(reject)
+            }
+            (Phase::SendingRejection, Event::RejectData(data)) => {
+                self.out.extend_from_slice(&data.data);
+                if data.body_finished {
+                    self.phase = Phase::Closed;
+                }
+                Ok(())
+            }
+            _ => Err(LocalProtocolError::WrongState { event: name, state }),
+        }
+    }
+
+    fn send_request(&mut self, req: Request) -> Result<(), LocalProtocolError> {
+        if req.host.is_empty() || req.host.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+            return Err(LocalProtocolError::InvalidRequest(
+                "the host must be non-empty, without spaces",
+            ));
+        }
+        if !req.target.starts_with('/')
+            || req
+                .target
+                .bytes()
+                .any(|b| b.is_ascii_control() || b == b' ')
+        {
+            return Err(LocalProtocolError::InvalidRequest(
+                "the target must start with '/' and have no spaces",
+            ));
+        }
+        if !req.extensions.is_empty() {
+            return Err(LocalProtocolError::InvalidRequest(
+                "extensions are offered through Config::extensions, not Request::extensions",
+            ));
+        }
+        for p in &req.subprotocols {
+            if p.is_empty() || !p.bytes().all(extensions::is_token_byte) {
+                return Err(LocalProtocolError::InvalidHeader(format!(
+                    "Sec-WebSocket-Protocol: {p}"
+                )));
+            }
+        }
+        for h in &req.extra_headers {
+            handshake::check_header(&h.name, &h.value)?;
+        }
+        let key = handshake::generate_key();
+        let offers: Vec<Params> = self
+            .config
+            .extensions
+            .iter()
+            .flat_map(|e| e.offer())
+            .collect();
+        let before = self.out.tail_mut().len();
+        handshake::write_request(self.out.tail_mut(), &req, &key, &offers);
+        let written = self.out.tail_mut().len() - before;
+        self.out.commit(written);
+        self.phase = Phase::AwaitingResponse {
+            key,
+            subprotocols: req.subprotocols,
+            scanner: HeadScanner::default(),
+        };
+        Ok(())
+    }
+
+    fn send_accept(&mut self, accept: AcceptConnection) -> Result<(), LocalProtocolError> {
+        let Phase::AwaitingDecision(parsed) = &self.phase else {
+            unreachable!()
+        };
+        if let Some(p) = &accept.subprotocol {
+            if !parsed.request.subprotocols.contains(p) {
+                return Err(LocalProtocolError::SubprotocolNotOffered(p.clone()));
+            }
+        }
+        for h in &accept.extra_headers {
+            handshake::check_header(&h.name, &h.value)?;
+        }
+        // Take the client's offers in its order of preference; each
+        // configured extension accepts at most one.
+        let mut active: Vec<Box<dyn Extension>> = Vec::new();
+        let mut responses = Vec::new();
+        for offer in &parsed.offers {
+            if active.iter().any(|e| e.name() == offer.name) {
+                continue;
+            }
+            let Some(template) = self
+                .config
+                .extensions
+                .iter()
+                .find(|e| e.name() == offer.name)
+            else {
+                continue;
+            };
+            let mut ext = template.box_clone();
+            if let Some(response) = ext.accept(offer) {
+                responses.push(response);
+                active.push(ext);
+            }
+        }
+        let before = self.out.tail_mut().len();
+        handshake::write_accept(
+            self.out.tail_mut(),
+            &parsed.key,
+            accept.subprotocol.as_deref(),
+            &responses,
+            &accept.extra_headers,
+        );
+        let written = self.out.tail_mut().len() - before;
+        self.out.commit(written);
+        self.open(active);
+        Ok(())
+    }
+
+    fn send_reject(&mut self, reject: RejectConnection) -> Result<(), LocalProtocolError> {
+        if !(100..=599).contains(&reject.status_code) || reject.status_code == 101 {
+            return Err(LocalProtocolError::InvalidStatus(reject.status_code));
+        }
+        for h in &reject.headers {
+            handshake::check_header(&h.name, &h.value)?;
+        }
+        let before = self.out.tail_mut().len();
+        handshake::write_reject(
+            self.out.tail_mut(),
+            reject.status_code,
+            &reject.headers,
+            reject.has_body,
+        );
+        let written = self.out.tail_mut().len() - before;
+        self.out.commit(written);
+        self.in_buf = BytesMut::new();
+        self.phase = if reject.has_body {
+            Phase::SendingRejection
+        } else {
+            Phase::Closed
+        };
+        Ok(())
+    }
+
+    /// Whether anything waits to be sent.
+    pub fn has_bytes_to_send(&self) -> bool {
+        match &self.phase {
+            Phase::Open(conn) => conn.has_bytes_to_send(),
+            _ => !self.out.is_empty(),
+        }
+    }
+
+    /// Takes the bytes to send to the peer.
+    pub fn bytes_to_send(&mut self) -> Bytes {
+        match &mut self.phase {
+            Phase::Open(conn) => conn.bytes_to_send(),
+            _ => self.out.take_all(),
+        }
+    }
+
+    /// Appends the bytes to send to `buf`, for writers that own a buffer.
+    pub fn bytes_to_send_into(&mut self, buf: &mut Vec<u8>) {
+        match &mut self.phase {
+            Phase::Open(conn) => conn.bytes_to_send_into(buf),
+            _ => self.out.take_into(buf),
+        }
+    }
+
+    /// Fills `dst` with the pending output as slices, for a vectored write;
+    /// report what was written with [`Self::advance_output`].
+    pub fn output_vectored<'a>(&'a mut self, dst: &mut [IoSlice<'a>]) -> usize {
+        match &mut self.phase {
+            Phase::Open(conn) => conn.output_vectored(dst),
+            _ => self.out.chunks_vectored(dst),
+        }
+    }
+
+    /// Drops the first `n` bytes of pending output, which were written.
+    pub fn advance_output(&mut self, n: usize) {
+        match &mut self.phase {
+            Phase::Open(conn) => conn.advance_output(n),
+            _ => self.out.advance(n),
+        }
+    }
+}
+
+/// Looks for the end of a handshake head within the size limit.
+fn find_head(scanner: &mut HeadScanner, buf: &[u8], limit: usize) -> Option<usize> {
+    scanner.find(&buf[..buf.len().min(limit)])
+}

@@ -1,0 +1,179 @@
+//! Incremental UTF-8 validation for text messages that arrive in pieces.
+//!
+//! A text message may be split into frames, and frames into reads, at any
+//! byte, including inside a multi-byte character. [`Utf8Stream`] validates
+//! each piece as it arrives, so invalid text is rejected at the frame where
+//! the bad byte appears (RFC 6455 §8.1 "fail fast"), and carries an
+//! incomplete trailing sequence (at most three bytes) into the next piece so
+//! it is never mis-decoded.
+
+use bytes::{Bytes, BytesMut};
+
+/// The text was not valid UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InvalidUtf8;
+
+/// Validation state carried between the pieces of one text message.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Utf8Stream {
+    carry: [u8; 4],
+    carry_len: u8,
+}
+
+impl Utf8Stream {
+    /// Validates the next piece of text and returns the longest prefix of
+    /// (carried bytes + `piece`) that ends on a character boundary. The rest,
+    /// an incomplete but so far valid sequence, is kept for the next call.
+    pub(crate) fn feed(&mut self, piece: Bytes) -> Result<Bytes, InvalidUtf8> {
+        if self.carry_len == 0 {
+            return self.feed_aligned(piece);
+        }
+        let have = usize::from(self.carry_len);
+        let need = sequence_len(self.carry[0]) - have;
+        let take = need.min(piece.len());
+        let mut head = [0u8; 4];
+        head[..have].copy_from_slice(&self.carry[..have]);
+        head[have..have + take].copy_from_slice(&piece[..take]);
+        let head = &head[..have + take];
+        match std::str::from_utf8(head) {
+            Ok(_) => {}
+            Err(e) if e.error_len().is_none() => {
+                // Still a valid prefix; the piece was too short to finish it.
+                self.carry[..head.len()].copy_from_slice(head);
+                self.carry_len = head.len() as u8;
+                return Ok(Bytes::new());
+            }
+            Err(_) => return Err(InvalidUtf8),
+        }
+        self.carry_len = 0;
+        let rest = self.feed_aligned(piece.slice(take..))?;
+        let mut joined = BytesMut::with_capacity(head.len() + rest.len());
+        joined.extend_from_slice(head);
+        joined.extend_from_slice(&rest);
+        Ok(joined.freeze())
+    }
+
+    fn feed_aligned(&mut self, piece: Bytes) -> Result<Bytes, InvalidUtf8> {
+        match std::str::from_utf8(&piece) {
+            Ok(_) => Ok(piece),
+            Err(e) if e.error_len().is_none() => {
+                let valid = e.valid_up_to();
+                let tail = &piece[valid..];
+                self.carry[..tail.len()].copy_from_slice(tail);
+                self.carry_len = tail.len() as u8;
+                Ok(piece.slice(..valid))
+            }
+            Err(_) => Err(InvalidUtf8),
+        }
+    }
+
+    /// Whether a character is waiting for its remaining bytes.
+    pub(crate) fn is_incomplete(&self) -> bool {
+        self.carry_len != 0
+    }
+
+    /// Ends the message: text that stops inside a character is invalid.
+    pub(crate) fn finish(&mut self) -> Result<(), InvalidUtf8> {
+        let incomplete = self.is_incomplete();
+        self.carry_len = 0;
+        if incomplete { Err(InvalidUtf8) } else { Ok(()) }
+    }
+}
+
+/// The length of the sequence that a valid lead byte starts.
+fn sequence_len(lead: u8) -> usize {
+    match lead {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed_all(pieces: &[&[u8]]) -> Result<String, InvalidUtf8> {
+        let mut s = Utf8Stream::default();
+        let mut out = Vec::new();
+        for p in pieces {
+            out.extend_from_slice(&s.feed(Bytes::copy_from_slice(p))?);
+        }
+        s.finish()?;
+        Ok(String::from_utf8(out).expect("validated output is UTF-8"))
+    }
+
+    #[test]
+    fn whole_text_passes_through() {
+        assert_eq!(feed_all(&["héllo 𝄞".as_bytes()]).unwrap(), "héllo 𝄞");
+    }
+
+    #[test]
+    fn every_split_of_multibyte_text_round_trips() {
+        let text = "aé€𝄞z€";
+        let bytes = text.as_bytes();
+        for i in 0..=bytes.len() {
+            for j in i..=bytes.len() {
+                let got = feed_all(&[&bytes[..i], &bytes[i..j], &bytes[j..]]).unwrap();
+                assert_eq!(got, text, "split at {i},{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_four_byte_character_fed_byte_by_byte() {
+        let bytes = "𝄞".as_bytes();
+        let mut s = Utf8Stream::default();
+        for b in &bytes[..3] {
+            assert!(s.feed(Bytes::copy_from_slice(&[*b])).unwrap().is_empty());
+            assert!(s.is_incomplete());
+        }
+        assert_eq!(
+            &s.feed(Bytes::copy_from_slice(&bytes[3..])).unwrap()[..],
+            bytes
+        );
+        assert!(s.finish().is_ok());
+    }
+
+    #[test]
+    fn fails_at_the_first_impossible_byte() {
+        // 0xF4 0x90 starts a code point above U+10FFFF: invalid as soon as
+        // the second byte is seen, even though the sequence is unfinished.
+        let mut s = Utf8Stream::default();
+        assert!(s.feed(Bytes::from_static(&[b'a', 0xf4])).is_ok());
+        assert_eq!(s.feed(Bytes::from_static(&[0x90])), Err(InvalidUtf8));
+        // A lone continuation byte and an overlong encoding fail at once.
+        assert!(
+            Utf8Stream::default()
+                .feed(Bytes::from_static(&[0x80]))
+                .is_err()
+        );
+        assert!(
+            Utf8Stream::default()
+                .feed(Bytes::from_static(&[0xc0, 0xaf]))
+                .is_err()
+        );
+        // Surrogates are not valid UTF-8.
+        assert!(
+            Utf8Stream::default()
+                .feed(Bytes::from_static(&[0xed, 0xa0, 0x80]))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn unfinished_character_at_message_end_is_invalid() {
+        assert_eq!(feed_all(&[&[0xe2, 0x82]]), Err(InvalidUtf8));
+    }
+
+    #[test]
+    fn invalid_byte_after_carry_in_the_same_piece() {
+        let mut s = Utf8Stream::default();
+        s.feed(Bytes::from_static(&[0xe2])).unwrap();
+        assert_eq!(
+            s.feed(Bytes::from_static(&[0x82, 0xac, 0xff])),
+            Err(InvalidUtf8)
+        );
+    }
+}
