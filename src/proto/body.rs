@@ -57,8 +57,8 @@ impl BodyReader {
         };
         let chunked = has("transfer-encoding").any(|h| {
             h.value
-                .split(|&b| b == b',')
-                .last()
+                .rsplit(|&b| b == b',')
+                .next()
                 .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
         });
         if chunked {

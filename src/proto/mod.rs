@@ -168,6 +168,9 @@ impl Config {
 }
 
 /// Where a [`WsConnection`] is in its life.
+// `Open` is the large variant and the one a connection spends its life in;
+// boxing it would cost an allocation and an indirection for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Phase {
     /// A client that has not sent its request.
@@ -401,10 +404,8 @@ impl WsConnection {
 
     /// A client handles the server's response head.
     fn on_response(&mut self, head: &[u8]) -> Result<Event, RemoteProtocolError> {
-        let response = handshake::parse_response(head, self.config.max_headers).map_err(|e| {
-            self.phase = Phase::Closed;
-            e
-        })?;
+        let response = handshake::parse_response(head, self.config.max_headers)
+            .inspect_err(|_| self.phase = Phase::Closed)?;
         if response.status != 101 {
             if (100..200).contains(&response.status) {
                 // An interim response (e.g. 100 Continue): the real one follows.
