@@ -132,10 +132,10 @@ impl Connection {
     }
 
     /// Feeds bytes received from the peer. They are parsed lazily, by
-    /// [`Self::next_event`]. Bytes arriving after the connection closed are
-    /// discarded.
+    /// [`Self::next_event`]. Bytes arriving after the peer's close frame (or
+    /// after the connection closed) are discarded.
     pub fn receive_bytes(&mut self, data: &[u8]) {
-        if self.state != State::Closed && !self.eof {
+        if !matches!(self.state, State::Closed | State::RemoteClosing) && !self.eof {
             self.in_buf.extend_from_slice(data);
         }
     }
@@ -550,11 +550,6 @@ impl Connection {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(LocalProtocolError::ControlPayloadTooLong(payload.len()));
         }
-        if opcode == OpCode::Pong {
-            // The application answers itself; a queued automatic pong for an
-            // older ping is superseded.
-            self.pending_pong = None;
-        }
         self.write_frame(true, Rsv::NONE, opcode, payload);
         Ok(())
     }
@@ -587,11 +582,14 @@ impl Connection {
         self.write_frame(true, Rsv::NONE, OpCode::Close, payload.freeze());
     }
 
-    /// Encodes one frame into the output, masking it on the client side.
+    /// Queues one frame, after any pong owed for an earlier ping.
     fn write_frame(&mut self, fin: bool, rsv: Rsv, opcode: OpCode, payload: Bytes) {
-        if opcode != OpCode::Pong {
-            self.flush_pong();
-        }
+        self.flush_pong();
+        self.encode_frame(fin, rsv, opcode, payload);
+    }
+
+    /// Encodes one frame into the output, masking it on the client side.
+    fn encode_frame(&mut self, fin: bool, rsv: Rsv, opcode: OpCode, payload: Bytes) {
         let mask = match self.role {
             Role::Client => Some(fastrand::u32(..).to_ne_bytes()),
             Role::Server => None,
@@ -623,7 +621,7 @@ impl Connection {
     fn flush_pong(&mut self) {
         if let Some(payload) = self.pending_pong.take() {
             if self.state == State::Open {
-                self.write_frame(true, Rsv::NONE, OpCode::Pong, payload);
+                self.encode_frame(true, Rsv::NONE, OpCode::Pong, payload);
             }
         }
     }

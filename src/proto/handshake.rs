@@ -43,18 +43,26 @@ pub(crate) struct HeadScanner {
 
 impl HeadScanner {
     /// Returns the length of the head (including the blank line) once `buf`
-    /// holds all of it.
+    /// holds all of it. Lines may end in CRLF or, as RFC 9112 §2.2 allows a
+    /// recipient to accept, a bare LF.
     pub(crate) fn find(&mut self, buf: &[u8]) -> Option<usize> {
-        // Resume three bytes back: the terminator may straddle two reads.
-        let start = self.scanned.saturating_sub(3);
-        let found = buf[start..].windows(4).position(|w| w == b"\r\n\r\n");
-        match found {
-            Some(i) => Some(start + i + 4),
-            None => {
-                self.scanned = buf.len();
-                None
+        // Resume two bytes back: the blank line may straddle two reads.
+        let mut i = self.scanned.saturating_sub(2);
+        while let Some(pos) = buf[i..].iter().position(|&b| b == b'\n') {
+            let lf = i + pos;
+            match buf.get(lf + 1..) {
+                Some([b'\n', ..]) => return Some(lf + 2),
+                Some([b'\r', b'\n', ..]) => return Some(lf + 3),
+                _ => i = lf + 1,
             }
         }
+        self.scanned = buf.len();
+        None
+    }
+
+    /// Starts over after the buffer's first `consumed` bytes were removed.
+    pub(crate) fn reset(&mut self) {
+        self.scanned = 0;
     }
 }
 
@@ -505,6 +513,12 @@ mod tests {
     #[test]
     fn head_scanner_finds_split_terminators_once() {
         let head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest";
+        let bare = b"GET / HTTP/1.1\nHost: x\n\nrest";
+        for split in 0..bare.len() {
+            let mut s = HeadScanner::default();
+            let got = s.find(&bare[..split]).or_else(|| s.find(bare));
+            assert_eq!(got, Some(bare.len() - 4), "bare LF, split {split}");
+        }
         for split in 0..head.len() {
             let mut s = HeadScanner::default();
             let first = s.find(&head[..split]);

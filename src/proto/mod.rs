@@ -282,6 +282,15 @@ impl WsConnection {
         }
     }
 
+    /// Hands over the frame engine once the handshake has completed, for
+    /// code that drives frames directly; returns `self` unchanged otherwise.
+    pub fn into_connection(self) -> Result<Connection, WsConnection> {
+        match self.phase {
+            Phase::Open(conn) => Ok(conn),
+            phase => Err(WsConnection { phase, ..self }),
+        }
+    }
+
     /// The extensions negotiated in the handshake (empty before it ends).
     pub fn extensions(&self) -> &[Box<dyn Extension>] {
         self.connection().map_or(&[], |c| &c.config().extensions)
@@ -351,8 +360,14 @@ impl WsConnection {
                     }
                     return self.ended_during_handshake();
                 };
+                scanner.reset();
                 let head = self.in_buf.split_to(head_len);
-                Some(self.on_response(&head))
+                match self.on_response(&head) {
+                    // An interim response (e.g. 100 Continue): the real one follows.
+                    Ok(None) => self.next_event(),
+                    Ok(Some(event)) => Some(Ok(event)),
+                    Err(e) => Some(Err(e)),
+                }
             }
             Phase::ReadingRejection(reader) => match reader.step(&mut self.in_buf, self.eof) {
                 BodyStep::NeedMore => None,
@@ -402,16 +417,14 @@ impl WsConnection {
         RemoteProtocolError::new(Answer::Drop, message)
     }
 
-    /// A client handles the server's response head.
-    fn on_response(&mut self, head: &[u8]) -> Result<Event, RemoteProtocolError> {
+    /// A client handles the server's response head; `None` for an interim
+    /// (1xx) response, which is skipped.
+    fn on_response(&mut self, head: &[u8]) -> Result<Option<Event>, RemoteProtocolError> {
         let response = handshake::parse_response(head, self.config.max_headers)
             .inspect_err(|_| self.phase = Phase::Closed)?;
         if response.status != 101 {
             if (100..200).contains(&response.status) {
-                // An interim response (e.g. 100 Continue): the real one follows.
-                return self.next_event().unwrap_or_else(|| {
-                    Err(self.abandon("connection closed during the opening handshake".into()))
-                });
+                return Ok(None);
             }
             let reader = BodyReader::for_response(response.status, &response.headers);
             let has_body = reader.is_some();
@@ -419,11 +432,11 @@ impl WsConnection {
                 Some(r) => Phase::ReadingRejection(r),
                 None => Phase::Closed,
             };
-            return Ok(Event::RejectConnection(RejectConnection {
+            return Ok(Some(Event::RejectConnection(RejectConnection {
                 status_code: response.status,
                 headers: response.headers,
                 has_body,
-            }));
+            })));
         }
         let Phase::AwaitingResponse {
             key, subprotocols, ..
@@ -439,10 +452,10 @@ impl WsConnection {
             .map_err(|m| self.abandon(m))?;
         let (accepted, active) = accepted;
         self.open(active);
-        Ok(Event::AcceptConnection(AcceptConnection {
+        Ok(Some(Event::AcceptConnection(AcceptConnection {
             subprotocol: accepted.subprotocol,
             extra_headers: accepted.extra_headers,
-        }))
+        })))
     }
 
     /// Matches the extensions a server accepted with those offered.

@@ -1,0 +1,401 @@
+//! The opening handshake from the server's side: request validation (each
+//! refusal answered with an HTTP response), limits, rejection, and frames
+//! that arrive before the application accepts.
+
+mod common;
+
+use common::*;
+use wsproto::proto::{
+    AcceptConnection, Answer, Config, Event, Header, LocalProtocolError, RejectConnection,
+    RejectData, Request, Role, State, TextMessage, WsConnection,
+};
+
+/// Feeds `request` to a fresh server and expects a refusal with `status`:
+/// the error carries it, the response is queued, the state is Closed.
+fn expect_refusal(config: Config, request: &[u8], status: u16) -> HttpResponse {
+    let mut server = WsConnection::with_config(Role::Server, config);
+    server.receive_bytes(request);
+    let err = match server.next_event() {
+        Some(Err(e)) => e,
+        other => panic!(
+            "expected HTTP {status} for {:?}, got {other:?}",
+            String::from_utf8_lossy(&request[..request.len().min(200)])
+        ),
+    };
+    assert_eq!(err.http_status(), Some(status), "{err}");
+    assert_eq!(err.answer(), Answer::Http(status));
+    assert_eq!(err.close_code(), None);
+    assert_eq!(server.state(), State::Closed);
+    let out = server.bytes_to_send();
+    let resp = parse_response(&out);
+    assert_eq!(resp.status, status);
+    if let Some(len) = resp.header("content-length") {
+        assert_eq!(len.parse::<usize>().unwrap(), resp.body.len());
+    }
+    // Failed for good: more input changes nothing.
+    server.receive_bytes(&rfc_request());
+    assert!(server.next_event().is_none());
+    assert!(server.bytes_to_send().is_empty());
+    assert_eq!(server.state(), State::Closed);
+    resp
+}
+
+fn without(name: &str) -> Vec<&'static str> {
+    good_headers()
+        .into_iter()
+        .filter(|h| {
+            !h.to_ascii_lowercase()
+                .starts_with(&name.to_ascii_lowercase())
+        })
+        .collect()
+}
+
+fn replacing(name: &str, line: &'static str) -> Vec<&'static str> {
+    let mut h = without(name);
+    h.push(line);
+    h
+}
+
+const GET: &str = "GET / HTTP/1.1";
+
+#[test]
+fn the_minimal_request_is_accepted() {
+    let mut server = WsConnection::new(Role::Server);
+    server.receive_bytes(&raw_request(GET, &good_headers()));
+    assert!(matches!(server.next_event(), Some(Ok(Event::Request(_)))));
+}
+
+#[test]
+fn missing_host_is_400() {
+    expect_refusal(Config::default(), &raw_request(GET, &without("host")), 400);
+}
+
+#[test]
+fn non_get_methods_are_400() {
+    for line in ["POST / HTTP/1.1", "PUT / HTTP/1.1", "HEAD / HTTP/1.1"] {
+        expect_refusal(Config::default(), &raw_request(line, &good_headers()), 400);
+    }
+}
+
+#[test]
+fn http_1_0_is_400() {
+    expect_refusal(
+        Config::default(),
+        &raw_request("GET / HTTP/1.0", &good_headers()),
+        400,
+    );
+}
+
+#[test]
+fn upgrade_header_missing_or_wrong_is_400() {
+    expect_refusal(
+        Config::default(),
+        &raw_request(GET, &without("upgrade")),
+        400,
+    );
+    expect_refusal(
+        Config::default(),
+        &raw_request(GET, &replacing("upgrade", "Upgrade: h2c")),
+        400,
+    );
+}
+
+#[test]
+fn connection_without_upgrade_token_is_400() {
+    expect_refusal(
+        Config::default(),
+        &raw_request(GET, &replacing("connection", "Connection: keep-alive")),
+        400,
+    );
+    expect_refusal(
+        Config::default(),
+        &raw_request(GET, &without("connection")),
+        400,
+    );
+    // "upgrades" is not the token "upgrade".
+    expect_refusal(
+        Config::default(),
+        &raw_request(GET, &replacing("connection", "Connection: upgrades")),
+        400,
+    );
+}
+
+#[test]
+fn connection_token_list_and_case_are_accepted() {
+    for line in [
+        "Connection: keep-alive, Upgrade",
+        "connection: KEEP-ALIVE,upgrade",
+        "CONNECTION: UpGrAdE",
+    ] {
+        let mut headers = without("connection");
+        headers.push(line);
+        headers.push("upgrade: WebSocket");
+        headers.retain(|h| *h != "Upgrade: websocket");
+        let mut server = WsConnection::new(Role::Server);
+        server.receive_bytes(&raw_request(GET, &headers));
+        assert!(
+            matches!(server.next_event(), Some(Ok(Event::Request(_)))),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn wrong_or_missing_version_is_426_advertising_13() {
+    for headers in [
+        replacing("sec-websocket-version", "Sec-WebSocket-Version: 8"),
+        replacing("sec-websocket-version", "Sec-WebSocket-Version: 14"),
+        without("sec-websocket-version"),
+    ] {
+        let resp = expect_refusal(Config::default(), &raw_request(GET, &headers), 426);
+        assert_eq!(resp.header("sec-websocket-version"), Some("13"));
+    }
+}
+
+#[test]
+fn bad_keys_are_400() {
+    for line in [
+        // 15 and 17 bytes once decoded.
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZTEx",
+        "Sec-WebSocket-Key: not base64 at all!",
+        "Sec-WebSocket-Key: ",
+    ] {
+        expect_refusal(
+            Config::default(),
+            &raw_request(GET, &replacing("sec-websocket-key", line)),
+            400,
+        );
+    }
+    expect_refusal(
+        Config::default(),
+        &raw_request(GET, &without("sec-websocket-key")),
+        400,
+    );
+}
+
+#[test]
+fn too_many_headers_is_431() {
+    let extra: Vec<String> = (0..80).map(|i| format!("X-Filler-{i}: {i}")).collect();
+    let mut headers = good_headers();
+    headers.extend(extra.iter().map(|s| -> &'static str { s.clone().leak() }));
+    expect_refusal(Config::default(), &raw_request(GET, &headers), 431);
+
+    // Exactly at a configured limit is fine, one more is not.
+    let mut server = WsConnection::with_config(Role::Server, Config::default().max_headers(5));
+    server.receive_bytes(&raw_request(GET, &good_headers()));
+    assert!(matches!(server.next_event(), Some(Ok(Event::Request(_)))));
+    let mut six = good_headers();
+    six.push("Origin: x");
+    expect_refusal(
+        Config::default().max_headers(5),
+        &raw_request(GET, &six),
+        431,
+    );
+}
+
+#[test]
+fn head_over_8k_is_431() {
+    let big = format!("X-Big: {}", "a".repeat(9000));
+    let mut headers = good_headers();
+    headers.push(big.leak());
+    expect_refusal(Config::default(), &raw_request(GET, &headers), 431);
+
+    // A head that never ends is refused once 8 KiB are buffered, without
+    // waiting for a terminator.
+    let mut endless = b"GET / HTTP/1.1\r\nX-Slow: ".to_vec();
+    endless.resize(8 << 10, b'a');
+    expect_refusal(Config::default(), &endless, 431);
+
+    // Just under the limit is accepted.
+    let mut headers = good_headers();
+    let base = raw_request(GET, &headers).len();
+    let filler = format!("X-Pad: {}", "p".repeat(8192 - base - 9));
+    headers.push(filler.leak());
+    let req = raw_request(GET, &headers);
+    assert!(req.len() <= 8192, "{}", req.len());
+    let mut server = WsConnection::new(Role::Server);
+    server.receive_bytes(&req);
+    assert!(matches!(server.next_event(), Some(Ok(Event::Request(_)))));
+}
+
+#[test]
+fn a_request_trickling_in_byte_by_byte_is_parsed_once_complete() {
+    let req = rfc_request();
+    let mut server = WsConnection::new(Role::Server);
+    for (i, b) in req.iter().enumerate() {
+        assert!(server.next_event().is_none(), "event before byte {i}");
+        server.receive_bytes(&[*b]);
+    }
+    assert!(matches!(server.next_event(), Some(Ok(Event::Request(_)))));
+}
+
+#[test]
+fn eof_during_request_is_an_error_without_answer() {
+    let req = rfc_request();
+    let mut server = WsConnection::new(Role::Server);
+    server.receive_bytes(&req[..20]);
+    assert!(server.next_event().is_none());
+    server.receive_eof();
+    let err = server.next_event().unwrap().unwrap_err();
+    assert_eq!(err.answer(), Answer::Drop);
+    assert_eq!(server.state(), State::Closed);
+}
+
+#[test]
+fn server_rejects_with_a_body() {
+    let mut server = WsConnection::new(Role::Server);
+    server.receive_bytes(&rfc_request());
+    assert!(matches!(server.next_event(), Some(Ok(Event::Request(_)))));
+    let mut reject = RejectConnection::new(403);
+    reject.headers.push(Header::new("Content-Length", "6"));
+    reject.has_body = true;
+    server.send(reject).unwrap();
+    assert_eq!(server.state(), State::Rejecting);
+    server
+        .send(RejectData {
+            data: "denied".into(),
+            body_finished: true,
+        })
+        .unwrap();
+    assert_eq!(server.state(), State::Closed);
+    let resp = parse_response(&server.bytes_to_send());
+    assert_eq!(resp.status, 403);
+    assert_eq!(resp.body, b"denied");
+    // No frames can follow a rejection.
+    assert!(matches!(
+        server.send(TextMessage::new("x")),
+        Err(LocalProtocolError::WrongState { .. })
+    ));
+    // 101 is not a rejection.
+    let mut server = WsConnection::new(Role::Server);
+    server.receive_bytes(&rfc_request());
+    server.next_event();
+    assert_eq!(
+        server.send(RejectConnection::new(101)),
+        Err(LocalProtocolError::InvalidStatus(101))
+    );
+}
+
+#[test]
+fn frames_after_the_request_head_are_kept_until_accepted() {
+    let mut server = WsConnection::new(Role::Server);
+    let mut wire = rfc_request();
+    wire.extend(masked(FIN | TEXT, b"early"));
+    server.receive_bytes(&wire);
+    assert!(matches!(server.next_event(), Some(Ok(Event::Request(_)))));
+    // Waiting for the application's decision: nothing is parsed.
+    assert!(server.next_event().is_none());
+    server.receive_bytes(&masked(FIN | BINARY, b"later"));
+    assert!(server.next_event().is_none());
+    server.send(AcceptConnection::new()).unwrap();
+    let events = drain_ok(&mut server);
+    assert_eq!(
+        events,
+        [
+            Event::TextMessage(TextMessage::new("early")),
+            Event::BytesMessage(wsproto::BytesMessage::new(&b"later"[..])),
+        ]
+    );
+}
+
+#[test]
+fn only_the_right_events_can_be_sent_during_the_handshake() {
+    let mut client = WsConnection::new(Role::Client);
+    assert!(matches!(
+        client.send(AcceptConnection::new()),
+        Err(LocalProtocolError::WrongState {
+            state: State::Connecting,
+            ..
+        })
+    ));
+    let mut server = WsConnection::new(Role::Server);
+    assert!(matches!(
+        server.send(AcceptConnection::new()),
+        Err(LocalProtocolError::WrongState { .. })
+    ));
+    assert!(matches!(
+        server.send(Request::new("h", "/")),
+        Err(LocalProtocolError::WrongState { .. })
+    ));
+}
+
+#[test]
+fn request_with_a_body_is_400() {
+    for line in ["Content-Length: 5", "Transfer-Encoding: chunked"] {
+        let mut headers = good_headers();
+        headers.push(line);
+        expect_refusal(Config::default(), &raw_request(GET, &headers), 400);
+    }
+    let mut headers = good_headers();
+    headers.push("Content-Length: 0");
+    let mut server = WsConnection::new(Role::Server);
+    server.receive_bytes(&raw_request(GET, &headers));
+    assert!(matches!(server.next_event(), Some(Ok(Event::Request(_)))));
+}
+
+#[test]
+fn duplicated_host_or_key_is_400() {
+    for dup in [
+        "Host: other.example",
+        "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==",
+    ] {
+        let mut headers = good_headers();
+        headers.push(dup);
+        expect_refusal(Config::default(), &raw_request(GET, &headers), 400);
+    }
+}
+
+#[test]
+fn extension_offers_are_reported_and_not_accepted_without_support() {
+    let mut headers = good_headers();
+    headers.push("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits");
+    let mut server = WsConnection::new(Role::Server);
+    server.receive_bytes(&raw_request(GET, &headers));
+    let Some(Ok(Event::Request(req))) = server.next_event() else {
+        panic!()
+    };
+    assert_eq!(req.extensions.len(), 1);
+    assert!(req.extensions[0].starts_with("permessage-deflate"));
+    server.send(AcceptConnection::new()).unwrap();
+    let resp = parse_response(&server.bytes_to_send());
+    assert_eq!(resp.status, 101);
+    assert_eq!(resp.header("sec-websocket-extensions"), None);
+    assert!(server.extensions().is_empty());
+
+    let mut headers = good_headers();
+    headers.push("Sec-WebSocket-Extensions: permessage-deflate; =broken");
+    expect_refusal(Config::default(), &raw_request(GET, &headers), 400);
+}
+
+#[test]
+fn messages_sent_right_after_accepting_follow_the_101() {
+    let mut server = WsConnection::new(Role::Server);
+    server.receive_bytes(&rfc_request());
+    server.next_event();
+    server.send(AcceptConnection::new()).unwrap();
+    server.send(TextMessage::new("Hello")).unwrap();
+    let resp = parse_response(&server.bytes_to_send());
+    assert_eq!(resp.status, 101);
+    assert_eq!(resp.body, [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+}
+
+#[test]
+fn eof_while_the_application_decides() {
+    let mut server = WsConnection::new(Role::Server);
+    let mut wire = rfc_request();
+    wire.extend(masked(FIN | TEXT, b"sent before EOF"));
+    server.receive_bytes(&wire);
+    assert!(matches!(server.next_event(), Some(Ok(Event::Request(_)))));
+    server.receive_eof();
+    assert!(server.next_event().is_none());
+    server.send(AcceptConnection::new()).unwrap();
+    assert_eq!(
+        drain_ok(&mut server),
+        [
+            Event::TextMessage(TextMessage::new("sent before EOF")),
+            Event::CloseConnection(wsproto::CloseConnection::new(1006u16, "")),
+        ]
+    );
+    assert_eq!(server.state(), State::Closed);
+}
