@@ -48,6 +48,8 @@
 #![warn(missing_docs)]
 
 pub mod proto;
+pub mod rt;
+pub mod ws;
 
 pub use proto::{
     AcceptConnection, Answer, BytesMessage, CloseCode, CloseConnection, Config, Connection, Event,

@@ -284,10 +284,10 @@ impl WsConnection {
 
     /// Hands over the frame engine once the handshake has completed, for
     /// code that drives frames directly; returns `self` unchanged otherwise.
-    pub fn into_connection(self) -> Result<Connection, WsConnection> {
+    pub fn into_connection(self) -> Result<Connection, Box<WsConnection>> {
         match self.phase {
             Phase::Open(conn) => Ok(conn),
-            phase => Err(WsConnection { phase, ..self }),
+            phase => Err(Box::new(WsConnection { phase, ..self })),
         }
     }
 

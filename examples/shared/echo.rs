@@ -1,0 +1,30 @@
+//! The echo loop the example servers share: every text and binary message
+//! goes back unchanged; pings are answered and closes replied to by the
+//! library itself.
+
+use futures_io::{AsyncRead, AsyncWrite};
+use wsproto::ws::{Error, WebSocket};
+
+/// Echoes until the peer closes; reading on to the stream's end lets the
+/// library finish the close handshake and drop the connection.
+pub async fn echo<S>(mut ws: WebSocket<S>) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut first_error = None;
+    while let Some(message) = ws.recv().await {
+        match message {
+            Ok(message) if message.is_data() => {
+                if let Err(e) = ws.send(message).await {
+                    first_error.get_or_insert(e);
+                }
+            }
+            Ok(_) => {}
+            // The answer (a close frame) is queued; the stream ends next.
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}

@@ -1,0 +1,40 @@
+//! An async echo server on tokio (multi-threaded runtime).
+//!
+//! ```text
+//! cargo run --release --features tokio --example tokio_echo_server [ADDR]
+//! ```
+
+#[path = "shared/echo.rs"]
+mod shared;
+
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
+    let listener = TcpListener::bind(&addr).await?;
+    println!(
+        "tokio_echo_server listening on ws://{}",
+        listener.local_addr()?
+    );
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                continue;
+            }
+        };
+        tokio::spawn(async move {
+            let result = match wsproto::rt::tokio::accept(stream).await {
+                Ok(ws) => shared::echo(ws).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                eprintln!("{peer}: {e}");
+            }
+        });
+    }
+}

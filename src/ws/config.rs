@@ -1,0 +1,98 @@
+//! [`Config`] for the async layer: the protocol limits plus buffering and
+//! timers.
+
+use std::time::Duration;
+
+use crate::proto;
+
+/// How a [`super::WebSocket`] buffers and times out.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The protocol engine's limits and extensions.
+    pub protocol: proto::Config,
+    /// Sending waits (`poll_ready` is pending) while more than this many
+    /// bytes wait to be written (default 64 KiB). Reading from the socket
+    /// also pauses while the output is above it, so a peer that does not
+    /// read cannot make pongs or replies pile up.
+    pub write_buffer_high_water: usize,
+    /// The size of each read from the socket (default 16 KiB). The buffer is
+    /// allocated while the connection reads and released when it is idle.
+    pub read_buffer_size: usize,
+    /// Messages read ahead while the application only sends, so pings and
+    /// closes are still answered; reading pauses once this many payload
+    /// bytes wait unread (default 1 MiB).
+    pub read_ahead_limit: usize,
+    /// Send a ping after this long without hearing from the peer (default
+    /// off).
+    pub keepalive_interval: Option<Duration>,
+    /// End the connection if the peer sends nothing for this long after a
+    /// keepalive ping (default 20 s).
+    pub keepalive_timeout: Duration,
+    /// How long to wait for the peer's part of the close handshake, and for
+    /// a server to drop the transport after it (default 5 s).
+    pub close_timeout: Duration,
+    /// How long the opening handshake may take (default 10 s).
+    pub handshake_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            protocol: proto::Config::default(),
+            write_buffer_high_water: 64 << 10,
+            read_buffer_size: 16 << 10,
+            read_ahead_limit: 1 << 20,
+            keepalive_interval: None,
+            keepalive_timeout: Duration::from_secs(20),
+            close_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// Sets the protocol limits and extensions.
+    pub fn protocol(mut self, protocol: proto::Config) -> Config {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Sets the write buffer's high-water mark.
+    pub fn write_buffer_high_water(mut self, bytes: usize) -> Config {
+        self.write_buffer_high_water = bytes;
+        self
+    }
+
+    /// Sets the size of each read.
+    pub fn read_buffer_size(mut self, bytes: usize) -> Config {
+        self.read_buffer_size = bytes.max(1);
+        self
+    }
+
+    /// Sets how much is read ahead while the application only sends.
+    pub fn read_ahead_limit(mut self, bytes: usize) -> Config {
+        self.read_ahead_limit = bytes;
+        self
+    }
+
+    /// Pings the peer after `interval` of silence and ends the connection if
+    /// it stays silent for `timeout` more.
+    pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Config {
+        self.keepalive_interval = Some(interval);
+        self.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Sets the close handshake timeout.
+    pub fn close_timeout(mut self, timeout: Duration) -> Config {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets the opening handshake timeout.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Config {
+        self.handshake_timeout = timeout;
+        self
+    }
+}

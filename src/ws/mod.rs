@@ -1,0 +1,21 @@
+//! The async layer: a [`WebSocket`] over any `futures-io` byte stream, as a
+//! `Stream` and a `Sink` of [`Message`]s, with handshake futures.
+//!
+//! It adds no protocol logic: every byte goes through the same
+//! [`crate::proto::Connection`] a Sans-I/O user drives. It knows nothing of
+//! any runtime either; the shims in [`crate::rt`] connect it to sockets.
+
+mod config;
+mod error;
+mod handshake;
+mod message;
+mod socket;
+mod split;
+mod timer;
+
+pub use config::Config;
+pub use error::{Error, Rejection, TimeoutKind};
+pub use handshake::{Response, accept, accept_with, client, client_with_config};
+pub use message::{CloseFrame, Message};
+pub use socket::WebSocket;
+pub use split::{ReadHalf, WriteHalf};
