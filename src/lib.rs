@@ -1,6 +1,11 @@
-//! A WebSocket ([RFC 6455]) protocol engine in the Sans-I/O style of Python's
-//! wsproto: bytes in, events out. The crate never touches a socket, a clock
-//! or an executor; you feed it what you read and write what it gives you.
+//! A WebSocket ([RFC 6455]) library built on a protocol engine in the
+//! Sans-I/O style of Python's wsproto: bytes in, events out. The engine
+//! ([`proto`]) never touches a socket, a clock or an executor; you feed it
+//! what you read and write what it gives you. The async layer ([`ws`]) drives
+//! the same engine over any `futures-io` stream, and the runtime shims
+//! ([`rt`]) connect it to TCP on smol, tokio or async-std.
+//!
+//! The engine, in memory:
 //!
 //! ```
 //! use wsproto::{AcceptConnection, Event, Request, Role, TextMessage, WsConnection};
@@ -26,6 +31,39 @@
 //! }
 //! ```
 //!
+//! The async layer on smol (the default runtime): a server task echoing
+//! messages and a client talking to it over loopback.
+//!
+//! ```
+//! # #[cfg(feature = "smol")]
+//! # fn main() -> Result<(), wsproto::ws::Error> {
+//! use wsproto::ws::{Error, Message};
+//!
+//! smol::block_on(async {
+//!     let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let url = format!("ws://{}/", listener.local_addr()?);
+//!     smol::spawn(async move {
+//!         let (stream, _) = listener.accept().await?;
+//!         let mut ws = wsproto::rt::smol::accept(stream).await?;
+//!         while let Some(Ok(message)) = ws.recv().await {
+//!             if message.is_data() {
+//!                 ws.send(message).await?;
+//!             }
+//!         }
+//!         Ok::<_, Error>(())
+//!     })
+//!     .detach();
+//!
+//!     let (mut ws, _response) = wsproto::rt::smol::connect(&url).await?;
+//!     ws.send(Message::text("hello")).await?;
+//!     assert_eq!(ws.recv().await.unwrap()?, Message::text("hello"));
+//!     ws.close(wsproto::CloseCode::NORMAL, "done").await
+//! })
+//! # }
+//! # #[cfg(not(feature = "smol"))]
+//! # fn main() {}
+//! ```
+//!
 //! # How it fits together
 //!
 //! * [`WsConnection`] runs the HTTP/1.1 opening handshake for a [`Role`],
@@ -43,6 +81,18 @@
 //!   1009, or an HTTP 400/426/431) is already queued: flush and close.
 //! * Misuse by the application is a [`LocalProtocolError`] and changes
 //!   nothing.
+//! * [`ws::WebSocket`] adds no protocol logic: it reads only when a message
+//!   is asked for, makes sending wait while more than a high-water mark of
+//!   output is unwritten, and owns the timers (keepalive, close and
+//!   handshake timeouts) the engine asks for.
+//!
+//! # Features
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `smol` (default) | [`rt::smol`]: TCP through `async-net`, usable under any executor |
+//! | `tokio` | `rt::tokio`: tokio's `TcpStream` through `tokio-util`'s compat adapters |
+//! | `async-std` | `rt::async_std` (async-std is discontinued upstream; the shim stays thin) |
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 #![warn(missing_docs)]
@@ -57,7 +107,8 @@ pub use proto::{
     Request, Role, State, TextMessage, Utf8Bytes, WsConnection,
 };
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests (they use every
+/// runtime, so only with all features).
+#[cfg(all(doctest, feature = "smol", feature = "tokio", feature = "async-std"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
