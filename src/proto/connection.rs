@@ -591,7 +591,7 @@ impl Connection {
     /// Encodes one frame into the output, masking it on the client side.
     fn encode_frame(&mut self, fin: bool, rsv: Rsv, opcode: OpCode, payload: Bytes) {
         let mask = match self.role {
-            Role::Client => Some(fastrand::u32(..).to_ne_bytes()),
+            Role::Client => Some(super::entropy::mask_key()),
             Role::Server => None,
         };
         let header = FrameHeader {
@@ -654,8 +654,14 @@ impl Connection {
     /// Fills `dst` with the pending output as slices, for a vectored write,
     /// without copying; returns how many slices were filled. Report what was
     /// written with [`Self::advance_output`].
+    ///
+    /// An owed automatic pong joins the output only once everything queued
+    /// before it is written, so while the peer does not read, a ping flood
+    /// keeps replacing one pending pong instead of piling pongs up.
     pub fn output_vectored<'a>(&'a mut self, dst: &mut [IoSlice<'a>]) -> usize {
-        self.flush_pong();
+        if self.out.is_empty() {
+            self.flush_pong();
+        }
         self.out.chunks_vectored(dst)
     }
 

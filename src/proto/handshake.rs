@@ -20,8 +20,7 @@ const WS_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// base64-encoded.
 pub fn generate_key() -> String {
     let mut nonce = [0u8; 16];
-    nonce[..8].copy_from_slice(&fastrand::u64(..).to_ne_bytes());
-    nonce[8..].copy_from_slice(&fastrand::u64(..).to_ne_bytes());
+    super::entropy::fill(&mut nonce);
     BASE64.encode(nonce)
 }
 

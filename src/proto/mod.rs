@@ -11,6 +11,7 @@
 mod body;
 pub mod close;
 mod connection;
+mod entropy;
 pub mod error;
 pub mod events;
 pub mod extensions;
@@ -34,6 +35,9 @@ pub use events::{
 pub use extensions::{Extension, ExtensionParams};
 
 use body::{BodyReader, BodyStep};
+
+/// Interim (1xx) responses a client skips before giving up on a server.
+const MAX_INTERIM_RESPONSES: u8 = 8;
 use extensions::ExtensionParams as Params;
 use handshake::{HeadScanner, ParsedRequest};
 use outbuf::OutBuffer;
@@ -177,6 +181,8 @@ enum Phase {
     ClientIdle,
     /// A client waiting for the response to its request.
     AwaitingResponse {
+        /// Interim (1xx) responses skipped so far.
+        interim: u8,
         key: String,
         subprotocols: Vec<String>,
         scanner: HeadScanner,
@@ -326,67 +332,69 @@ impl WsConnection {
     /// needed, the application must decide (a server holding a `Request`),
     /// or the connection is over.
     pub fn next_event(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
-        match &mut self.phase {
-            Phase::Open(conn) => conn.next_event(),
-            Phase::AwaitingRequest { scanner } => {
-                let Some(head_len) =
-                    find_head(scanner, &self.in_buf, self.config.max_handshake_size)
-                else {
-                    if self.in_buf.len() >= self.config.max_handshake_size {
-                        let limit = self.config.max_handshake_size;
-                        return Some(Err(self.refuse(RemoteProtocolError::http(
-                            431,
-                            format!("request head exceeds {limit} bytes"),
-                        ))));
+        loop {
+            return match &mut self.phase {
+                Phase::Open(conn) => conn.next_event(),
+                Phase::AwaitingRequest { scanner } => {
+                    let Some(head_len) =
+                        find_head(scanner, &self.in_buf, self.config.max_handshake_size)
+                    else {
+                        if self.in_buf.len() >= self.config.max_handshake_size {
+                            let limit = self.config.max_handshake_size;
+                            return Some(Err(self.refuse(RemoteProtocolError::http(
+                                431,
+                                format!("request head exceeds {limit} bytes"),
+                            ))));
+                        }
+                        return self.ended_during_handshake();
+                    };
+                    let head = self.in_buf.split_to(head_len);
+                    match handshake::parse_request(&head, self.config.max_headers) {
+                        Ok(parsed) => {
+                            let request = parsed.request.clone();
+                            self.phase = Phase::AwaitingDecision(Box::new(parsed));
+                            Some(Ok(Event::Request(request)))
+                        }
+                        Err(e) => Some(Err(self.refuse(e))),
                     }
-                    return self.ended_during_handshake();
-                };
-                let head = self.in_buf.split_to(head_len);
-                match handshake::parse_request(&head, self.config.max_headers) {
-                    Ok(parsed) => {
-                        let request = parsed.request.clone();
-                        self.phase = Phase::AwaitingDecision(Box::new(parsed));
-                        Some(Ok(Event::Request(request)))
-                    }
-                    Err(e) => Some(Err(self.refuse(e))),
                 }
-            }
-            Phase::AwaitingResponse { scanner, .. } => {
-                let Some(head_len) =
-                    find_head(scanner, &self.in_buf, self.config.max_handshake_size)
-                else {
-                    if self.in_buf.len() >= self.config.max_handshake_size {
-                        return Some(Err(self.abandon("response head too large".into())));
+                Phase::AwaitingResponse { scanner, .. } => {
+                    let Some(head_len) =
+                        find_head(scanner, &self.in_buf, self.config.max_handshake_size)
+                    else {
+                        if self.in_buf.len() >= self.config.max_handshake_size {
+                            return Some(Err(self.abandon("response head too large".into())));
+                        }
+                        return self.ended_during_handshake();
+                    };
+                    scanner.reset();
+                    let head = self.in_buf.split_to(head_len);
+                    match self.on_response(&head) {
+                        // An interim response (e.g. 100 Continue): the real one follows.
+                        Ok(None) => continue,
+                        Ok(Some(event)) => Some(Ok(event)),
+                        Err(e) => Some(Err(e)),
                     }
-                    return self.ended_during_handshake();
-                };
-                scanner.reset();
-                let head = self.in_buf.split_to(head_len);
-                match self.on_response(&head) {
-                    // An interim response (e.g. 100 Continue): the real one follows.
-                    Ok(None) => self.next_event(),
-                    Ok(Some(event)) => Some(Ok(event)),
-                    Err(e) => Some(Err(e)),
                 }
-            }
-            Phase::ReadingRejection(reader) => match reader.step(&mut self.in_buf, self.eof) {
-                BodyStep::NeedMore => None,
-                BodyStep::Data(data, body_finished) => {
-                    if body_finished {
-                        self.phase = Phase::Closed;
-                        self.in_buf = BytesMut::new();
+                Phase::ReadingRejection(reader) => match reader.step(&mut self.in_buf, self.eof) {
+                    BodyStep::NeedMore => None,
+                    BodyStep::Data(data, body_finished) => {
+                        if body_finished {
+                            self.phase = Phase::Closed;
+                            self.in_buf = BytesMut::new();
+                        }
+                        Some(Ok(Event::RejectData(RejectData {
+                            data,
+                            body_finished,
+                        })))
                     }
-                    Some(Ok(Event::RejectData(RejectData {
-                        data,
-                        body_finished,
-                    })))
-                }
-                BodyStep::Error(e) => Some(Err(self.abandon(e.into()))),
-            },
-            Phase::ClientIdle
-            | Phase::AwaitingDecision(_)
-            | Phase::SendingRejection
-            | Phase::Closed => None,
+                    BodyStep::Error(e) => Some(Err(self.abandon(e.into()))),
+                },
+                Phase::ClientIdle
+                | Phase::AwaitingDecision(_)
+                | Phase::SendingRejection
+                | Phase::Closed => None,
+            };
         }
     }
 
@@ -424,6 +432,13 @@ impl WsConnection {
             .inspect_err(|_| self.phase = Phase::Closed)?;
         if response.status != 101 {
             if (100..200).contains(&response.status) {
+                let Phase::AwaitingResponse { interim, .. } = &mut self.phase else {
+                    unreachable!()
+                };
+                *interim += 1;
+                if *interim > MAX_INTERIM_RESPONSES {
+                    return Err(self.abandon("too many interim (1xx) responses".into()));
+                }
                 return Ok(None);
             }
             let reader = BodyReader::for_response(response.status, &response.headers);
@@ -578,6 +593,7 @@ impl WsConnection {
         let written = self.out.tail_mut().len() - before;
         self.out.commit(written);
         self.phase = Phase::AwaitingResponse {
+            interim: 0,
             key,
             subprotocols: req.subprotocols,
             scanner: HeadScanner::default(),

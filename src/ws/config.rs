@@ -16,8 +16,9 @@ pub struct Config {
     /// also pauses while the output is above it, so a peer that does not
     /// read cannot make pongs or replies pile up.
     pub write_buffer_high_water: usize,
-    /// The size of each read from the socket (default 16 KiB). The buffer is
-    /// allocated while the connection reads and released when it is idle.
+    /// The size of each read from the socket (default 64 KiB). The read
+    /// buffer is shared by the connections polled on a thread, so an idle
+    /// connection holds none.
     pub read_buffer_size: usize,
     /// Messages read ahead while the application only sends, so pings and
     /// closes are still answered; reading pauses once this many payload
@@ -41,7 +42,7 @@ impl Default for Config {
         Config {
             protocol: proto::Config::default(),
             write_buffer_high_water: 64 << 10,
-            read_buffer_size: 16 << 10,
+            read_buffer_size: 64 << 10,
             read_ahead_limit: 1 << 20,
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(20),

@@ -142,67 +142,135 @@ where
 /// [`Rejection`], which is sent and reported as [`Error::Rejected`].
 ///
 /// Invalid requests are answered (400, 426 or 431) and reported as
-/// [`Error::Protocol`]. The whole handshake, including a client that sends
-/// half a request and stalls, is bounded by [`Config::handshake_timeout`].
+/// [`Error::Protocol`]. The handshake, including a client that sends half a
+/// request and stalls, is bounded by [`Config::handshake_timeout`]. To decide
+/// asynchronously (a database lookup, say), use [`read_request`].
 pub async fn accept_with<S, F>(io: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptConnection, Rejection>,
 {
+    let pending = read_request(io, config).await?;
+    match decide(pending.request()) {
+        Ok(response) => pending.accept(response).await,
+        Err(rejection) => {
+            pending.reject(rejection.clone()).await?;
+            Err(Error::Rejected(rejection))
+        }
+    }
+}
+
+/// Reads and validates a client's handshake request, leaving the decision
+/// to the caller: [`PendingAccept::accept`] or [`PendingAccept::reject`].
+/// Bounded by [`Config::handshake_timeout`]; invalid requests are answered
+/// (400, 426 or 431) and reported as [`Error::Protocol`].
+pub async fn read_request<S>(io: S, config: Config) -> Result<PendingAccept<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let limit = config.handshake_timeout;
-    timeout(limit, server_handshake(io, config, decide))
+    let started = std::time::Instant::now();
+    let read = async move {
+        let mut io = io;
+        let mut ws = WsConnection::with_config(Role::Server, config.protocol.clone());
+        let mut buf = vec![0u8; 4096];
+        loop {
+            match ws.next_event() {
+                Some(Ok(Event::Request(request))) => {
+                    return Ok(PendingAccept {
+                        io,
+                        ws,
+                        config,
+                        request,
+                        started,
+                    });
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(fail(&mut io, &mut ws, e).await),
+                None => fill(&mut io, &mut ws, &mut buf).await?,
+            }
+        }
+    };
+    timeout(limit, read)
         .await
         .unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))
 }
 
-async fn server_handshake<S, F>(mut io: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+/// A server handshake whose request has been read and validated, waiting
+/// for the application to accept or reject it.
+#[derive(Debug)]
+pub struct PendingAccept<S> {
+    io: S,
+    ws: WsConnection,
+    config: Config,
+    request: Request,
+    started: std::time::Instant,
+}
+
+impl<S> PendingAccept<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> Result<AcceptConnection, Rejection>,
 {
-    let mut ws = WsConnection::with_config(Role::Server, config.protocol.clone());
-    let mut buf = vec![0u8; 4096];
-    let request = loop {
-        match ws.next_event() {
-            Some(Ok(Event::Request(request))) => break request,
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(fail(&mut io, &mut ws, e).await),
-            None => fill(&mut io, &mut ws, &mut buf).await?,
+    /// The client's request: target, headers, offered subprotocols and
+    /// extensions.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The time left of the handshake timeout.
+    fn remaining(&self) -> std::time::Duration {
+        self.config
+            .handshake_timeout
+            .saturating_sub(self.started.elapsed())
+    }
+
+    /// Accepts: sends the 101 response and returns the open WebSocket.
+    pub async fn accept(mut self, response: AcceptConnection) -> Result<WebSocket<S>, Error> {
+        self.ws.send(response)?;
+        let limit = self.remaining();
+        timeout(limit, flush(&mut self.io, &mut self.ws))
+            .await
+            .unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))?;
+        let conn = self
+            .ws
+            .into_connection()
+            .map_err(|_| Error::ConnectionClosed)?;
+        Ok(WebSocket::from_connection(self.io, conn, self.config))
+    }
+
+    /// Rejects: sends the rejection (status, headers, body with its
+    /// `Content-Length`) and closes the stream.
+    pub async fn reject(mut self, rejection: Rejection) -> Result<(), Error> {
+        let mut headers = rejection.headers;
+        if !headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("content-length"))
+        {
+            headers.push(crate::Header::new(
+                "Content-Length",
+                rejection.body.len().to_string(),
+            ));
         }
-    };
-    match decide(&request) {
-        Ok(accept) => {
-            ws.send(accept)?;
-            flush(&mut io, &mut ws).await?;
-            let conn = ws.into_connection().map_err(|_| Error::ConnectionClosed)?;
-            Ok(WebSocket::from_connection(io, conn, config))
-        }
-        Err(rejection) => {
-            let mut headers = rejection.headers.clone();
-            if !headers
-                .iter()
-                .any(|h| h.name.eq_ignore_ascii_case("content-length"))
-            {
-                headers.push(crate::Header::new(
-                    "Content-Length",
-                    rejection.body.len().to_string(),
-                ));
-            }
-            let has_body = !rejection.body.is_empty();
-            ws.send(RejectConnection {
-                status_code: rejection.status,
-                headers,
-                has_body,
+        let has_body = !rejection.body.is_empty();
+        self.ws.send(RejectConnection {
+            status_code: rejection.status,
+            headers,
+            has_body,
+        })?;
+        if has_body {
+            self.ws.send(RejectData {
+                data: rejection.body,
+                body_finished: true,
             })?;
-            if has_body {
-                ws.send(RejectData {
-                    data: rejection.body.clone(),
-                    body_finished: true,
-                })?;
-            }
-            flush(&mut io, &mut ws).await?;
-            let _ = io.close().await;
-            Err(Error::Rejected(rejection))
         }
+        let limit = self.remaining();
+        let io = &mut self.io;
+        let ws = &mut self.ws;
+        let sent = timeout(limit, async move {
+            flush(io, ws).await?;
+            io.close().await.map_err(Error::Io)
+        })
+        .await;
+        sent.unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))
     }
 }

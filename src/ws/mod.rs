@@ -6,6 +6,7 @@
 //! any runtime either; the shims in [`crate::rt`] connect it to sockets.
 
 mod config;
+mod driver;
 mod error;
 mod handshake;
 mod message;
@@ -15,7 +16,9 @@ mod timer;
 
 pub use config::Config;
 pub use error::{Error, Rejection, TimeoutKind};
-pub use handshake::{Response, accept, accept_with, client, client_with_config};
+pub use handshake::{
+    PendingAccept, Response, accept, accept_with, client, client_with_config, read_request,
+};
 pub use message::{CloseFrame, Message};
 pub use socket::WebSocket;
 pub use split::{ReadHalf, WriteHalf};

@@ -1,0 +1,425 @@
+//! The loop that drives a [`WebSocket`]: reading into the engine, turning
+//! events into messages, writing output, keepalive and close timers, and
+//! tearing the transport down at the end.
+
+use std::cell::RefCell;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::error::{Error, TimeoutKind};
+use super::message::{CloseFrame, Message};
+use super::socket::WebSocket;
+use super::timer::Deadline;
+use crate::proto::{
+    CloseCode, CloseConnection, Event, Ping, RemoteProtocolError, Role, State, Utf8Bytes,
+};
+
+/// The most slices handed to one vectored write.
+const MAX_IOVECS: usize = 16;
+
+/// What an inbox entry costs beyond its payload, so that a flood of empty
+/// messages is bounded too.
+const INBOX_ENTRY_OVERHEAD: usize = 64;
+
+thread_local! {
+    /// One read buffer per thread, shared by every connection polled on it:
+    /// what is read is copied into the engine at once, so an idle connection
+    /// holds no read buffer at all.
+    static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A data message being assembled from its pieces. A message that arrives
+/// in one piece is passed on without a copy.
+#[derive(Debug)]
+pub(super) struct Partial {
+    text: bool,
+    first: Option<Bytes>,
+    joined: BytesMut,
+}
+
+impl Partial {
+    fn new(text: bool) -> Partial {
+        Partial {
+            text,
+            first: None,
+            joined: BytesMut::new(),
+        }
+    }
+
+    fn push(&mut self, data: Bytes) {
+        if self.first.is_none() && self.joined.is_empty() {
+            self.first = Some(data);
+            return;
+        }
+        if let Some(first) = self.first.take() {
+            self.joined.reserve(first.len() + data.len());
+            self.joined.extend_from_slice(&first);
+        }
+        self.joined.extend_from_slice(&data);
+    }
+
+    fn finish(self) -> Message {
+        let data = match self.first {
+            Some(first) => first,
+            None => self.joined.freeze(),
+        };
+        if self.text {
+            // Every piece was validated and ended on a character boundary.
+            Message::Text(Utf8Bytes::from_validated(data))
+        } else {
+            Message::Binary(data)
+        }
+    }
+}
+
+/// Where the stream is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Messages flow.
+    Running,
+    /// The WebSocket is closed; flush what is queued and end the transport
+    /// (a client first waits for the server to end it).
+    TearingDown,
+    /// Everything is over; the stream yields `None`.
+    Done,
+}
+
+/// Keepalive bookkeeping.
+#[derive(Debug)]
+pub(super) struct KeepAlive {
+    deadline: Deadline,
+    last_heard: Instant,
+    ping_sent: Option<Instant>,
+}
+
+impl KeepAlive {
+    pub(super) fn new(interval: Duration) -> KeepAlive {
+        KeepAlive {
+            deadline: Deadline::after(interval),
+            last_heard: Instant::now(),
+            ping_sent: None,
+        }
+    }
+}
+
+impl<S> WebSocket<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    pub(super) fn arm_close_deadline(&mut self) {
+        if self.close_deadline.is_none() {
+            self.close_deadline = Some(Deadline::after(self.config.close_timeout));
+        }
+    }
+
+    /// Whether the close deadline (if armed) has passed; registers `cx`.
+    pub(super) fn poll_close_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        self.close_deadline
+            .as_mut()
+            .is_some_and(|d| d.poll_expired(cx))
+    }
+
+    pub(super) fn check_sendable(&self) -> Result<(), Error> {
+        if self.phase != Phase::Running || self.conn.state() != State::Open {
+            return Err(Error::ConnectionClosed);
+        }
+        Ok(())
+    }
+
+    pub(super) fn push_inbox(&mut self, item: Result<Message, Error>) {
+        self.inbox_bytes += entry_cost(&item);
+        self.inbox.push_back(item);
+    }
+
+    pub(super) fn pop_inbox(&mut self) -> Option<Result<Message, Error>> {
+        let item = self.inbox.pop_front()?;
+        self.inbox_bytes -= entry_cost(&item);
+        Some(item)
+    }
+
+    /// Writes queued output until none is left or the stream would block.
+    pub(super) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.conn.has_bytes_to_send() {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let count = self.conn.output_vectored(&mut slices);
+            if count == 0 {
+                break;
+            }
+            let written = ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.conn.advance_output(written);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes queued output and flushes the stream, so that frames the
+    /// engine queued by itself (pongs, close replies) leave buffering
+    /// transports too.
+    fn poll_send_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_write_out(cx))?;
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    /// Reads once from the stream into the engine.
+    fn poll_read_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let size = self.config.read_buffer_size;
+        let io = &mut self.io;
+        let conn = &mut self.conn;
+        let mut read = |buf: &mut Vec<u8>| -> Poll<io::Result<usize>> {
+            if buf.len() < size {
+                buf.resize(size, 0);
+            }
+            let n = ready!(Pin::new(&mut *io).poll_read(cx, &mut buf[..size]))?;
+            if n == 0 {
+                conn.receive_eof();
+            } else {
+                conn.receive_bytes(&buf[..n]);
+            }
+            Poll::Ready(Ok(n))
+        };
+        let polled = READ_BUF.with(|shared| match shared.try_borrow_mut() {
+            Ok(mut buf) => read(&mut buf),
+            // Re-entered from inside a read (a WebSocket tunnelled through
+            // another): use a buffer of our own.
+            Err(_) => read(&mut Vec::new()),
+        });
+        let n = ready!(polled)?;
+        if n == 0 {
+            self.read_eof = true;
+        } else if let Some(k) = &mut self.keepalive {
+            k.last_heard = Instant::now();
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Turns one protocol event into what the stream yields, if anything.
+    fn on_event(
+        &mut self,
+        event: Result<Event, RemoteProtocolError>,
+        cx: &mut Context<'_>,
+    ) -> Option<Result<Message, Error>> {
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => {
+                // Send the close frame now: applications often stop reading
+                // at the first error.
+                let _ = self.poll_send_out(cx);
+                return Some(Err(Error::Protocol(e)));
+            }
+        };
+        match event {
+            Event::TextMessage(m) => {
+                self.partial
+                    .get_or_insert_with(|| Partial::new(true))
+                    .push(m.data.into_bytes());
+                m.message_finished
+                    .then(|| Ok(self.partial.take().expect("message in progress").finish()))
+            }
+            Event::BytesMessage(m) => {
+                self.partial
+                    .get_or_insert_with(|| Partial::new(false))
+                    .push(m.data);
+                m.message_finished
+                    .then(|| Ok(self.partial.take().expect("message in progress").finish()))
+            }
+            Event::Ping(p) => {
+                // Put the pong on the wire now if the socket takes it, so
+                // each ping is answered in turn.
+                let _ = self.poll_send_out(cx);
+                Some(Ok(Message::Ping(p.payload)))
+            }
+            Event::Pong(p) => Some(Ok(Message::Pong(p.payload))),
+            Event::CloseConnection(c) if c.code == CloseCode::ABNORMAL_CLOSURE => {
+                Some(Err(Error::AbnormalClosure))
+            }
+            Event::CloseConnection(c) => {
+                let _ = self.poll_send_out(cx);
+                let frame = (c.code != CloseCode::NO_STATUS_RCVD).then_some(CloseFrame {
+                    code: c.code,
+                    reason: c.reason,
+                });
+                Some(Ok(Message::Close(frame)))
+            }
+            // Handshake events cannot come from an open connection.
+            _ => None,
+        }
+    }
+
+    /// Drives the connection until it yields a message, an error or its end.
+    pub(super) fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        loop {
+            match self.phase {
+                Phase::Done => return Poll::Ready(None),
+                Phase::TearingDown => return self.poll_teardown(cx),
+                Phase::Running => {}
+            }
+            while let Some(event) = self.conn.next_event() {
+                if let Some(item) = self.on_event(event, cx) {
+                    if self.conn.state() == State::Closed {
+                        self.enter_teardown();
+                    }
+                    return Poll::Ready(Some(item));
+                }
+            }
+            match self.conn.state() {
+                State::Closed => {
+                    self.enter_teardown();
+                    continue;
+                }
+                State::Open => {}
+                // The close handshake is under way: bound how long it takes.
+                _ => self.arm_close_deadline(),
+            }
+            if let Poll::Ready(Err(e)) = self.poll_send_out(cx) {
+                self.phase = Phase::Done;
+                return Poll::Ready(Some(Err(Error::Io(e))));
+            }
+            if !self.read_eof {
+                match self.poll_read_io(cx) {
+                    Poll::Ready(Ok(())) => continue,
+                    Poll::Ready(Err(e)) => {
+                        self.phase = Phase::Done;
+                        return Poll::Ready(Some(Err(Error::Io(e))));
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            // Nothing more to read for now: only now may a timer conclude
+            // that the peer is silent.
+            if let Some(e) = self.poll_timers(cx) {
+                return Poll::Ready(Some(Err(e)));
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// Fires due timers: the close handshake timeout, keepalive pings and
+    /// their timeout.
+    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+        if matches!(
+            self.conn.state(),
+            State::LocalClosing | State::RemoteClosing
+        ) && self.poll_close_expired(cx)
+        {
+            self.read_eof = true; // do not wait for the peer any longer
+            self.phase = Phase::TearingDown;
+            return Some(Error::Timeout(TimeoutKind::Close));
+        }
+        let interval = self.config.keepalive_interval?;
+        let timeout = self.config.keepalive_timeout;
+        let k = self.keepalive.as_mut()?;
+        if !k.deadline.poll_expired(cx) {
+            return None;
+        }
+        let now = Instant::now();
+        if k.ping_sent.is_some_and(|sent| k.last_heard <= sent) {
+            // Silent since the ping, with the socket drained: the peer (or
+            // the path) is dead.
+            if self.conn.state() == State::Open {
+                let _ = self.conn.send(CloseConnection::new(
+                    CloseCode::INTERNAL_ERROR,
+                    "keepalive timeout",
+                ));
+            }
+            self.read_eof = true;
+            self.enter_teardown();
+            return Some(Error::Timeout(TimeoutKind::Keepalive));
+        }
+        let due = now >= k.last_heard + interval;
+        if due {
+            k.ping_sent = Some(now);
+            k.deadline.reset(now + timeout);
+        } else {
+            k.ping_sent = None;
+            k.deadline.reset(k.last_heard + interval);
+        }
+        // Register the waker with the moved deadline.
+        k.deadline.poll_expired(cx);
+        if due && self.conn.state() == State::Open {
+            let _ = self.conn.send(Ping::new(Bytes::from_static(b"keepalive")));
+            let _ = self.poll_send_out(cx);
+        }
+        None
+    }
+
+    fn enter_teardown(&mut self) {
+        if self.phase == Phase::Running {
+            self.phase = Phase::TearingDown;
+            self.close_deadline = Some(Deadline::after(self.config.close_timeout));
+        }
+    }
+
+    /// Flushes the last frames and ends the transport. The server drops TCP
+    /// first (RFC 6455 §7.1.1); a client waits, bounded by the close
+    /// timeout, for it to do so.
+    fn poll_teardown(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        if !self.poll_close_expired(cx) {
+            match self.poll_send_out(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(_)) => return self.finish(),
+                Poll::Ready(Ok(())) => {}
+            }
+            let mut scratch = [0u8; 512];
+            while self.conn.role() == Role::Client && !self.read_eof {
+                match ready!(Pin::new(&mut self.io).poll_read(cx, &mut scratch)) {
+                    Ok(0) | Err(_) => self.read_eof = true,
+                    Ok(_) => {} // after the close handshake, input is discarded
+                }
+            }
+        }
+        let _ = ready!(Pin::new(&mut self.io).poll_close(cx));
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Poll<Option<Result<Message, Error>>> {
+        self.phase = Phase::Done;
+        self.close_deadline = None;
+        self.keepalive = None;
+        Poll::Ready(None)
+    }
+
+    /// While the application only sends, reads ahead (bounded) so that pings
+    /// and a close from the peer are still answered.
+    ///
+    /// An application that also reads needs none of this, and reading ahead
+    /// of it would reorder things: a violation in the next frame would fail
+    /// the connection before the answer to the previous message went out.
+    /// So the send side reads ahead only when the stream has not been polled
+    /// since its last look, and then only when sending is about to wait
+    /// (`blocked`), or every 32 sends or 100 ms.
+    pub(super) fn read_ahead(&mut self, cx: &mut Context<'_>, blocked: bool) {
+        if self.reader_waiting || std::mem::take(&mut self.reader_active) {
+            self.sends_since_read_ahead = 0;
+            return;
+        }
+        self.sends_since_read_ahead += 1;
+        let due = blocked
+            || self.sends_since_read_ahead >= 32
+            || self.last_read_ahead.elapsed() >= Duration::from_millis(100);
+        if !due {
+            return;
+        }
+        self.sends_since_read_ahead = 0;
+        self.last_read_ahead = Instant::now();
+        while self.phase == Phase::Running && self.inbox_bytes < self.config.read_ahead_limit {
+            match self.poll_event(cx) {
+                Poll::Ready(Some(item)) => self.push_inbox(item),
+                _ => break,
+            }
+        }
+    }
+}
+
+fn entry_cost(item: &Result<Message, Error>) -> usize {
+    INBOX_ENTRY_OVERHEAD + item.as_ref().map_or(0, Message::len)
+}
