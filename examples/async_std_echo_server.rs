@@ -4,7 +4,6 @@
 //! cargo run --release --features async-std --example async_std_echo_server [ADDR]
 //! ```
 
-#[path = "shared/echo.rs"]
 mod shared;
 
 use async_std::net::TcpListener;
@@ -29,7 +28,7 @@ async fn main() -> std::io::Result<()> {
         };
         async_std::task::spawn(async move {
             let result = match wsproto::rt::async_std::accept(stream).await {
-                Ok(ws) => shared::echo(ws).await,
+                Ok(ws) => shared::echo::echo(ws).await,
                 Err(e) => Err(e),
             };
             if let Err(e) = result {

@@ -4,7 +4,6 @@
 //! cargo run --release --features tokio --example tokio_echo_server [ADDR]
 //! ```
 
-#[path = "shared/echo.rs"]
 mod shared;
 
 use tokio::net::TcpListener;
@@ -29,7 +28,7 @@ async fn main() -> std::io::Result<()> {
         };
         tokio::spawn(async move {
             let result = match wsproto::rt::tokio::accept(stream).await {
-                Ok(ws) => shared::echo(ws).await,
+                Ok(ws) => shared::echo::echo(ws).await,
                 Err(e) => Err(e),
             };
             if let Err(e) = result {

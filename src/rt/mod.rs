@@ -2,6 +2,58 @@
 //! smol (default), async-std and tokio. Each is a thin adapter that hands a
 //! byte stream to [`crate::ws`]; none knows anything of frames.
 
+/// Writes a shim's four functions (`connect`, `connect_with_config`,
+/// `accept`, `accept_with`) for a runtime's TCP type `$socket`, which `$wrap`
+/// turns into the `futures-io` stream `$stream`.
+#[cfg_attr(
+    not(any(feature = "smol", feature = "tokio", feature = "async-std")),
+    allow(unused_macros)
+)]
+macro_rules! tcp_shim {
+    (socket: $socket:ty, stream: $stream:ty, wrap: $wrap:expr) => {
+        use crate::proto::{AcceptConnection, Request};
+        use crate::ws::{self, Config, Error, Rejection, Response, WebSocket};
+
+        /// Connects to a `ws://` URL and performs the client handshake.
+        pub async fn connect(url: &str) -> Result<(WebSocket<$stream>, Response), Error> {
+            connect_with_config(url, Config::default()).await
+        }
+
+        /// [`connect`] with a [`Config`].
+        pub async fn connect_with_config(
+            url: &str,
+            config: Config,
+        ) -> Result<(WebSocket<$stream>, Response), Error> {
+            super::connect_with(url, config, |host, port| async move {
+                let socket = <$socket>::connect((host.as_str(), port)).await?;
+                socket.set_nodelay(true)?;
+                Ok($wrap(socket))
+            })
+            .await
+        }
+
+        /// Performs the server handshake on an accepted stream, accepting
+        /// any valid request.
+        pub async fn accept(socket: $socket) -> Result<WebSocket<$stream>, Error> {
+            accept_with(socket, Config::default(), |_| Ok(AcceptConnection::new())).await
+        }
+
+        /// Performs the server handshake on an accepted stream; `decide`
+        /// accepts or rejects the request (see [`ws::accept_with`]).
+        pub async fn accept_with<F>(
+            socket: $socket,
+            config: Config,
+            decide: F,
+        ) -> Result<WebSocket<$stream>, Error>
+        where
+            F: FnOnce(&Request) -> Result<AcceptConnection, Rejection>,
+        {
+            socket.set_nodelay(true)?;
+            ws::accept_with($wrap(socket), config, decide).await
+        }
+    };
+}
+
 #[cfg(feature = "async-std")]
 pub mod async_std;
 #[cfg(feature = "smol")]
@@ -20,6 +72,10 @@ use futures_io::{AsyncRead, AsyncWrite};
 use crate::proto::Request;
 use crate::ws::{self, Config, Error, Response, WebSocket};
 
+#[cfg_attr(
+    not(any(feature = "smol", feature = "tokio", feature = "async-std")),
+    allow(dead_code)
+)]
 /// Parses `url`, dials its host and port with `dial`, and runs the client
 /// handshake over the stream: the part of `connect` every shim shares.
 pub(crate) async fn connect_with<S, F, Fut>(

@@ -1,0 +1,5 @@
+//! Code the example servers share.
+#![allow(dead_code)]
+
+pub mod echo;
+pub mod smol_server;
