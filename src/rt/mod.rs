@@ -24,7 +24,18 @@ macro_rules! tcp_shim {
             url: &str,
             config: Config,
         ) -> Result<(WebSocket<$stream>, Response), Error> {
-            super::connect_with(url, config, |host, port| async move {
+            connect_with_request(url, config, |request| request).await
+        }
+
+        /// [`connect`] with a [`Config`] and a hook that completes the
+        /// request before it is sent: subprotocols to offer, headers such as
+        /// `Origin` or `Authorization`.
+        pub async fn connect_with_request(
+            url: &str,
+            config: Config,
+            build: impl FnOnce(Request) -> Request,
+        ) -> Result<(WebSocket<$stream>, Response), Error> {
+            super::connect_with(url, config, build, |host, port| async move {
                 let socket = <$socket>::connect((host.as_str(), port)).await?;
                 socket.set_nodelay(true)?;
                 Ok($wrap(socket))
@@ -81,6 +92,7 @@ use crate::ws::{self, Config, Error, Response, WebSocket};
 pub(crate) async fn connect_with<S, F, Fut>(
     url: &str,
     config: Config,
+    build: impl FnOnce(Request) -> Request,
     dial: F,
 ) -> Result<(WebSocket<S>, Response), Error>
 where
@@ -95,10 +107,6 @@ where
         )));
     }
     let stream = dial(url.host.clone(), url.port).await?;
-    ws::client_with_config(
-        stream,
-        Request::new(url.host_header(), url.target.clone()),
-        config,
-    )
-    .await
+    let request = build(Request::new(url.host_header(), url.target.clone()));
+    ws::client_with_config(stream, request, config).await
 }

@@ -12,9 +12,9 @@ pub struct Config {
     /// The protocol engine's limits and extensions.
     pub protocol: proto::Config,
     /// Sending waits (`poll_ready` is pending) while more than this many
-    /// bytes wait to be written (default 64 KiB). Reading from the socket
-    /// also pauses while the output is above it, so a peer that does not
-    /// read cannot make pongs or replies pile up.
+    /// bytes wait to be written (default 64 KiB). Pongs owed while the
+    /// output is stuck coalesce into one, so a peer that does not read
+    /// cannot make them pile up.
     pub write_buffer_high_water: usize,
     /// The size of each read from the socket (default 64 KiB). The read
     /// buffer is shared by the connections polled on a thread, so an idle
@@ -78,7 +78,8 @@ impl Config {
     }
 
     /// Pings the peer after `interval` of silence and ends the connection if
-    /// it stays silent for `timeout` more.
+    /// it stays silent for `timeout` more. The peer's answers surface as
+    /// `Message::Pong` with the payload `keepalive`.
     pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Config {
         self.keepalive_interval = Some(interval);
         self.keepalive_timeout = timeout;

@@ -195,6 +195,12 @@ where
             self.read_eof = true;
         } else if let Some(k) = &mut self.keepalive {
             k.last_heard = Instant::now();
+            if k.ping_sent.take().is_some() {
+                // Answered: the next ping is due an interval from now.
+                if let Some(interval) = self.config.keepalive_interval {
+                    k.deadline.reset(k.last_heard + interval);
+                }
+            }
         }
         Poll::Ready(Ok(()))
     }
@@ -284,6 +290,11 @@ where
                 self.phase = Phase::Done;
                 return Poll::Ready(Some(Err(Error::Io(e))));
             }
+            if self.conn.state() == State::Closed {
+                // Writing handed over the last reply: the close handshake
+                // is complete.
+                continue;
+            }
             if !self.read_eof {
                 match self.poll_read_io(cx) {
                     Poll::Ready(Ok(())) => continue,
@@ -313,6 +324,7 @@ where
         {
             self.read_eof = true; // do not wait for the peer any longer
             self.phase = Phase::TearingDown;
+            self.close_timed_out = true;
             return Some(Error::Timeout(TimeoutKind::Close));
         }
         let interval = self.config.keepalive_interval?;
@@ -322,9 +334,10 @@ where
             return None;
         }
         let now = Instant::now();
-        if k.ping_sent.is_some_and(|sent| k.last_heard <= sent) {
-            // Silent since the ping, with the socket drained: the peer (or
-            // the path) is dead.
+        if k.ping_sent.is_some() {
+            // The deadline was the ping's timeout, and nothing was heard
+            // since (hearing anything clears `ping_sent`), with the socket
+            // drained: the peer, or the path to it, is dead.
             if self.conn.state() == State::Open {
                 let _ = self.conn.send(CloseConnection::new(
                     CloseCode::INTERNAL_ERROR,
@@ -340,7 +353,6 @@ where
             k.ping_sent = Some(now);
             k.deadline.reset(now + timeout);
         } else {
-            k.ping_sent = None;
             k.deadline.reset(k.last_heard + interval);
         }
         // Register the waker with the moved deadline.

@@ -224,10 +224,15 @@ where
             .saturating_sub(self.started.elapsed())
     }
 
-    /// Accepts: sends the 101 response and returns the open WebSocket.
+    /// Accepts: sends the 101 response and returns the open WebSocket. A
+    /// decision made after the handshake timeout is refused.
     pub async fn accept(mut self, response: AcceptConnection) -> Result<WebSocket<S>, Error> {
-        self.ws.send(response)?;
         let limit = self.remaining();
+        if limit.is_zero() {
+            let _ = self.io.close().await;
+            return Err(Error::Timeout(TimeoutKind::Handshake));
+        }
+        self.ws.send(response)?;
         timeout(limit, flush(&mut self.io, &mut self.ws))
             .await
             .unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))?;
@@ -239,8 +244,13 @@ where
     }
 
     /// Rejects: sends the rejection (status, headers, body with its
-    /// `Content-Length`) and closes the stream.
+    /// `Content-Length`) and closes the stream. After the handshake timeout
+    /// the stream is closed without an answer.
     pub async fn reject(mut self, rejection: Rejection) -> Result<(), Error> {
+        if self.remaining().is_zero() {
+            let _ = self.io.close().await;
+            return Err(Error::Timeout(TimeoutKind::Handshake));
+        }
         let mut headers = rejection.headers;
         if !headers
             .iter()

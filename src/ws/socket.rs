@@ -13,7 +13,7 @@ use futures_sink::Sink;
 
 use super::config::Config;
 use super::driver::{KeepAlive, Partial, Phase};
-use super::error::Error;
+use super::error::{Error, TimeoutKind};
 use super::message::Message;
 use super::timer::Deadline;
 use crate::proto::{CloseCode, CloseConnection, Connection, Role, State};
@@ -50,6 +50,8 @@ pub struct WebSocket<S> {
     pub(super) sends_since_read_ahead: u32,
     pub(super) last_read_ahead: Instant,
     pub(super) close_deadline: Option<Deadline>,
+    /// The close handshake was abandoned at its deadline.
+    pub(super) close_timed_out: bool,
     pub(super) keepalive: Option<KeepAlive>,
 }
 
@@ -75,6 +77,7 @@ where
             sends_since_read_ahead: 0,
             last_read_ahead: Instant::now(),
             close_deadline: None,
+            close_timed_out: false,
             keepalive,
         }
     }
@@ -123,6 +126,9 @@ where
     }
 
     /// Sends a message and flushes it.
+    ///
+    /// Cancelling this future may or may not have queued the message; use
+    /// the `Sink` methods (`feed`, then `flush`) to know.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         let message = message.into();
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
@@ -152,15 +158,18 @@ where
     fn poll_drain_to_end(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         loop {
             if self.inbox_bytes >= self.config.read_ahead_limit {
-                // The reader must make room first; it is woken with us.
-                return if self.poll_close_expired(cx) {
-                    Poll::Ready(Ok(()))
-                } else {
-                    Poll::Pending
-                };
+                // The reader must make room first; it is woken with us. If
+                // it does not in time, say so, leaving the stream readable.
+                if !self.poll_close_expired(cx) {
+                    return Poll::Pending;
+                }
+                return Poll::Ready(Err(Error::Timeout(TimeoutKind::Close)));
             }
             match ready!(self.poll_event(cx)) {
                 Some(item) => self.push_inbox(item),
+                None if self.close_timed_out => {
+                    return Poll::Ready(Err(Error::Timeout(TimeoutKind::Close)));
+                }
                 None => return Poll::Ready(Ok(())),
             }
         }

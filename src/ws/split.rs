@@ -108,6 +108,11 @@ impl<S> ReadHalf<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    /// The connection's protocol state.
+    pub fn state(&self) -> crate::State {
+        self.shared.lock().state()
+    }
+
     /// Receives the next message; `None` once the connection is over.
     /// Cancel-safe.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
@@ -137,6 +142,16 @@ impl<S> WriteHalf<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    /// The connection's protocol state.
+    pub fn state(&self) -> crate::State {
+        self.shared.lock().state()
+    }
+
+    /// Bytes queued for sending and not yet written.
+    pub fn buffered_output(&self) -> usize {
+        self.shared.lock().buffered_output()
+    }
+
     /// Sends a message and flushes it.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         let message = message.into();
