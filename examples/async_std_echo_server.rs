@@ -27,7 +27,11 @@ async fn main() -> std::io::Result<()> {
             }
         };
         async_std::task::spawn(async move {
-            let result = match wsproto::rt::async_std::accept(stream).await {
+            let accepted =
+                wsproto::rt::async_std::accept_with(stream, shared::echo::config(), |_| {
+                    Ok(wsproto::AcceptConnection::new())
+                });
+            let result = match accepted.await {
                 Ok(ws) => shared::echo::echo(ws).await,
                 Err(e) => Err(e),
             };

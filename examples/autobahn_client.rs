@@ -8,7 +8,8 @@
 
 use std::process::ExitCode;
 
-use wsproto::ws::{Error, Message};
+use wsproto::DeflateConfig;
+use wsproto::ws::{Config, Error, Message};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -38,7 +39,8 @@ async fn run(base: &str, agent: &str) -> Result<(), Error> {
     println!("running {count} cases as agent {agent}");
     for case in 1..=count {
         let url = format!("{base}/runCase?case={case}&agent={agent}");
-        match wsproto::rt::smol::connect(&url).await {
+        let config = Config::default().deflate(DeflateConfig::default());
+        match wsproto::rt::smol::connect_with_config(&url, config).await {
             Ok((ws, _)) => echo(ws).await,
             Err(e) => eprintln!("case {case}: {e}"),
         }

@@ -18,7 +18,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use wsproto::{AcceptConnection, BytesMessage, Event, Role, State, TextMessage, WsConnection};
+use wsproto::{
+    AcceptConnection, BytesMessage, Config, DeflateConfig, Event, Role, State, TextMessage,
+    WsConnection,
+};
 
 /// Connections served at once; more are turned away so a flood of idle
 /// sockets cannot exhaust threads.
@@ -69,7 +72,11 @@ fn main() -> io::Result<()> {
 fn serve(mut stream: TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
-    let mut ws = WsConnection::new(Role::Server);
+    // permessage-deflate is negotiated with the clients that offer it.
+    let mut ws = WsConnection::with_config(
+        Role::Server,
+        Config::default().deflate(DeflateConfig::default()),
+    );
     let mut buf = vec![0u8; 64 << 10];
     let mut out = Vec::new();
     loop {

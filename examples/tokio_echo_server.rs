@@ -27,7 +27,10 @@ async fn main() -> std::io::Result<()> {
             }
         };
         tokio::spawn(async move {
-            let result = match wsproto::rt::tokio::accept(stream).await {
+            let accepted = wsproto::rt::tokio::accept_with(stream, shared::echo::config(), |_| {
+                Ok(wsproto::AcceptConnection::new())
+            });
+            let result = match accepted.await {
                 Ok(ws) => shared::echo::echo(ws).await,
                 Err(e) => Err(e),
             };

@@ -106,6 +106,8 @@ pub use proto::{
     Header, LocalProtocolError, Ping, Pong, RejectConnection, RejectData, RemoteProtocolError,
     Request, Role, State, TextMessage, Utf8Bytes, WsConnection,
 };
+#[cfg(feature = "deflate")]
+pub use proto::{DeflateConfig, PerMessageDeflate};
 
 /// The README's examples, compiled and run as doctests (they use every
 /// runtime, so only with all features).

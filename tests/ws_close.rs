@@ -474,7 +474,11 @@ fn sink_close_does_not_report_success_for_an_unfinished_handshake<R: Rt>() {
         let server = R::spawn(async move {
             let mut ws = R::accept(&l).await.unwrap();
             for i in 0..10 {
-                ws.send(Message::binary(pattern(500, i))).await.unwrap();
+                // On a loaded machine the client's close may already have
+                // been read ahead, which ends sending; the reply still goes.
+                if ws.send(Message::binary(pattern(500, i))).await.is_err() {
+                    break;
+                }
             }
             echo(ws).await
         });

@@ -3,7 +3,14 @@
 //! library itself.
 
 use futures_io::{AsyncRead, AsyncWrite};
-use wsproto::ws::{Error, WebSocket};
+use wsproto::DeflateConfig;
+use wsproto::ws::{Config, Error, WebSocket};
+
+/// The servers' configuration: defaults, plus permessage-deflate for the
+/// clients that offer it.
+pub fn config() -> Config {
+    Config::default().deflate(DeflateConfig::default())
+}
 
 /// Echoes until the peer closes; reading on to the stream's end lets the
 /// library finish the close handshake and drop the connection.

@@ -23,10 +23,15 @@ pub fn run(name: &str) -> std::io::Result<()> {
                 }
             };
             smol::spawn(async move {
-                let result = match wsproto::rt::smol::accept(stream).await {
-                    Ok(ws) => echo(ws).await,
-                    Err(e) => Err(e),
-                };
+                let result =
+                    match wsproto::rt::smol::accept_with(stream, super::echo::config(), |_| {
+                        Ok(wsproto::AcceptConnection::new())
+                    })
+                    .await
+                    {
+                        Ok(ws) => echo(ws).await,
+                        Err(e) => Err(e),
+                    };
                 if let Err(e) = result {
                     eprintln!("{peer}: {e}");
                 }

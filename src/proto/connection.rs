@@ -509,7 +509,7 @@ impl Connection {
                 let mut rsv = Rsv::NONE;
                 let mut by = 0u32;
                 for (i, ext) in self.config.extensions.iter_mut().enumerate() {
-                    let bits = ext.begin_outbound(opcode);
+                    let bits = ext.begin_outbound(opcode, &data);
                     if !bits.is_empty() {
                         rsv = rsv | bits;
                         by |= 1 << i;

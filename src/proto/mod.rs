@@ -32,6 +32,8 @@ pub use events::{
     AcceptConnection, BytesMessage, CloseConnection, Event, Header, Ping, Pong, RejectConnection,
     RejectData, Request, TextMessage, Utf8Bytes,
 };
+#[cfg(feature = "deflate")]
+pub use extensions::permessage_deflate::{DeflateConfig, PerMessageDeflate};
 pub use extensions::{Extension, ExtensionParams};
 
 use body::{BodyReader, BodyStep};
@@ -155,6 +157,14 @@ impl Config {
     pub fn extension(mut self, extension: Box<dyn Extension>) -> Config {
         self.extensions.push(extension);
         self
+    }
+
+    /// Offers (client) or accepts (server) permessage-deflate (RFC 7692).
+    #[cfg(feature = "deflate")]
+    pub fn deflate(self, config: extensions::permessage_deflate::DeflateConfig) -> Config {
+        self.extension(Box::new(
+            extensions::permessage_deflate::PerMessageDeflate::new(config),
+        ))
     }
 
     /// The same limits with other extensions.

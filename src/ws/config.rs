@@ -59,6 +59,13 @@ impl Config {
         self
     }
 
+    /// Offers (client) or accepts (server) permessage-deflate (RFC 7692).
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, config: crate::proto::DeflateConfig) -> Config {
+        self.protocol = self.protocol.deflate(config);
+        self
+    }
+
     /// Sets the write buffer's high-water mark.
     pub fn write_buffer_high_water(mut self, bytes: usize) -> Config {
         self.write_buffer_high_water = bytes;

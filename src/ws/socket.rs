@@ -245,6 +245,11 @@ where
                 .send(CloseConnection::new(CloseCode::NORMAL, ""))?;
             this.arm_close_deadline();
         }
+        // Put the close frame on the wire before reading on: messages
+        // already buffered would otherwise be drained first.
+        if let Poll::Ready(Err(e)) = this.poll_write_out(cx) {
+            return Poll::Ready(Err(Error::Io(e)));
+        }
         this.poll_drain_to_end(cx)
     }
 }

@@ -3,8 +3,11 @@
 //!
 //! An [`Extension`] is configured on a connection as a template; each
 //! connection works on its own clone, so state such as a compression context
-//! is never shared. No extension ships yet; permessage-deflate (RFC 7692)
-//! will implement this trait behind the `deflate` feature.
+//! is never shared. permessage-deflate (RFC 7692) implements this trait
+//! behind the `deflate` feature.
+
+#[cfg(feature = "deflate")]
+pub mod permessage_deflate;
 
 use std::fmt;
 
@@ -212,9 +215,10 @@ pub trait Extension: fmt::Debug + Send + Sync {
         max_output: usize,
     ) -> Result<Bytes, ExtensionError>;
 
-    /// An outbound data message starts. Returns the reserved bits for its
-    /// first frame; a non-empty set means `encode` will be called for it.
-    fn begin_outbound(&mut self, opcode: OpCode) -> Rsv;
+    /// An outbound data message starts with `first` (its first piece).
+    /// Returns the reserved bits for its first frame; a non-empty set means
+    /// `encode` will be called for each of its pieces.
+    fn begin_outbound(&mut self, opcode: OpCode, first: &[u8]) -> Rsv;
 
     /// Transforms a piece of an outbound message this extension claimed.
     fn encode(&mut self, data: Bytes, message_finished: bool) -> Bytes;

@@ -1,0 +1,738 @@
+//! permessage-deflate (RFC 7692): per-message DEFLATE compression.
+//!
+//! The compressor and decompressor are `flate2` raw-deflate streams on the
+//! `zlib-rs` backend (pure Rust, zlib-compatible output, and among the
+//! fastest inflaters available). Inflation is bounded: output is produced in
+//! steps and checked against the message limit as it grows, so a
+//! compression bomb costs at most the limit in memory and the matching CPU.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+use super::{Extension, ExtensionError, ExtensionParams};
+use crate::proto::close::CloseCode;
+use crate::proto::frame::{OpCode, Rsv};
+
+/// The extension's registered name.
+pub const NAME: &str = "permessage-deflate";
+
+/// The empty stored block that ends every compressed message, which RFC 7692
+/// §7.2.1 has the sender strip and the receiver restore.
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// The largest LZ77 window, and the smallest `zlib` can compress with (it
+/// turns a request for 8 bits into 9, which a peer limited to 8 could not
+/// inflate; so with an 8-bit limit we send messages uncompressed instead).
+const MAX_WINDOW_BITS: u8 = 15;
+const MIN_COMPRESS_WINDOW_BITS: u8 = 9;
+
+/// How permessage-deflate is offered (client) or accepted (server).
+///
+/// The parameter names follow RFC 7692 §7.1: `server_*` parameters are about
+/// the server's compressor, `client_*` about the client's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeflateConfig {
+    /// Compression level, 0 (store) to 9 (smallest). Default 1: most of the
+    /// size win at a fraction of the CPU of the higher levels.
+    pub level: u32,
+    /// Messages shorter than this many bytes are sent uncompressed (default
+    /// 32): compressing them would save nothing or even grow them.
+    pub min_size: usize,
+    /// Client: ask the server to reset its compressor after every message.
+    /// Server: always reset ours (saves the window's memory between
+    /// messages, costs compression ratio).
+    pub server_no_context_takeover: bool,
+    /// Client: reset our compressor after every message (and say so).
+    /// Server: ask the client to reset its compressor after every message.
+    pub client_no_context_takeover: bool,
+    /// Client: ask the server to use at most a `2^n`-byte window (8–15).
+    /// Server: use at most this window ourselves.
+    pub server_max_window_bits: Option<u8>,
+    /// Client: offer `client_max_window_bits` with this value (8–15; without
+    /// one the bare parameter says we can honour any limit). Server: ask a
+    /// client that offered the parameter to use at most this window.
+    pub client_max_window_bits: Option<u8>,
+}
+
+impl Default for DeflateConfig {
+    fn default() -> DeflateConfig {
+        DeflateConfig {
+            level: 1,
+            min_size: 32,
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: None,
+            client_max_window_bits: None,
+        }
+    }
+}
+
+impl DeflateConfig {
+    /// Sets the compression level (0–9).
+    pub fn level(mut self, level: u32) -> DeflateConfig {
+        self.level = level.min(9);
+        self
+    }
+
+    /// Sets the size under which messages are sent uncompressed.
+    pub fn min_size(mut self, bytes: usize) -> DeflateConfig {
+        self.min_size = bytes;
+        self
+    }
+
+    /// Sets `server_no_context_takeover` (see the field).
+    pub fn server_no_context_takeover(mut self, on: bool) -> DeflateConfig {
+        self.server_no_context_takeover = on;
+        self
+    }
+
+    /// Sets `client_no_context_takeover` (see the field).
+    pub fn client_no_context_takeover(mut self, on: bool) -> DeflateConfig {
+        self.client_no_context_takeover = on;
+        self
+    }
+
+    /// Sets `server_max_window_bits` (8–15; see the field).
+    pub fn server_max_window_bits(mut self, bits: Option<u8>) -> DeflateConfig {
+        self.server_max_window_bits = bits.map(|b| b.clamp(8, MAX_WINDOW_BITS));
+        self
+    }
+
+    /// Sets `client_max_window_bits` (8–15; see the field).
+    pub fn client_max_window_bits(mut self, bits: Option<u8>) -> DeflateConfig {
+        self.client_max_window_bits = bits.map(|b| b.clamp(8, MAX_WINDOW_BITS));
+        self
+    }
+}
+
+/// What negotiation settled for one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Agreed {
+    /// Our compressor's window, in bits.
+    own_window_bits: u8,
+    /// Reset our compressor after each message.
+    own_no_context_takeover: bool,
+    /// The peer resets its compressor after each message, so ours can
+    /// reset its decompressor too (freeing the window between messages).
+    peer_no_context_takeover: bool,
+}
+
+/// The permessage-deflate extension. Configure it on a connection (a
+/// template: each connection negotiates and compresses with its own copy).
+#[derive(Debug)]
+pub struct PerMessageDeflate {
+    config: DeflateConfig,
+    agreed: Option<Agreed>,
+    compressor: Option<Compress>,
+    decompressor: Option<Decompress>,
+    /// The inbound message in progress ended its DEFLATE stream (a block
+    /// with BFINAL set): the decompressor must start over afterwards.
+    inbound_stream_ended: bool,
+}
+
+impl PerMessageDeflate {
+    /// The extension with `config`.
+    pub fn new(config: DeflateConfig) -> PerMessageDeflate {
+        PerMessageDeflate {
+            config,
+            agreed: None,
+            compressor: None,
+            decompressor: None,
+            inbound_stream_ended: false,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DeflateConfig {
+        &self.config
+    }
+
+    fn compress(&mut self, data: &[u8], message_finished: bool) -> Bytes {
+        let agreed = self.agreed.expect("negotiated before use");
+        let level = self.config.level;
+        let compressor = self.compressor.get_or_insert_with(|| {
+            Compress::new_with_window_bits(Compression::new(level), false, agreed.own_window_bits)
+        });
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        let mut consumed = 0;
+        loop {
+            let before = compressor.total_in();
+            compressor
+                .compress_vec(&data[consumed..], &mut out, FlushCompress::Sync)
+                .expect("deflate cannot fail on valid state");
+            consumed += (compressor.total_in() - before) as usize;
+            // A sync flush is complete once it returns with output room left.
+            if consumed == data.len() && out.len() < out.capacity() {
+                break;
+            }
+            out.reserve(out.capacity().max(256));
+        }
+        if message_finished {
+            debug_assert!(
+                out.ends_with(&TAIL),
+                "a sync flush ends with the empty stored block"
+            );
+            out.truncate(out.len() - TAIL.len());
+            if agreed.own_no_context_takeover {
+                compressor.reset();
+            }
+        }
+        Bytes::from(out)
+    }
+
+    fn decompress(
+        &mut self,
+        data: &[u8],
+        message_finished: bool,
+        max_output: usize,
+    ) -> Result<Bytes, ExtensionError> {
+        let agreed = self.agreed.expect("negotiated before use");
+        // A decompressor with the largest window inflates anything a peer
+        // may send, whatever window it was asked to use.
+        let decompressor = self
+            .decompressor
+            .get_or_insert_with(|| Decompress::new_with_window_bits(false, MAX_WINDOW_BITS));
+        let mut out = Vec::new();
+        inflate(
+            decompressor,
+            data,
+            &mut out,
+            max_output,
+            &mut self.inbound_stream_ended,
+        )?;
+        if message_finished {
+            if !self.inbound_stream_ended {
+                inflate(
+                    decompressor,
+                    &TAIL,
+                    &mut out,
+                    max_output,
+                    &mut self.inbound_stream_ended,
+                )?;
+            }
+            if agreed.peer_no_context_takeover || self.inbound_stream_ended {
+                decompressor.reset(false);
+                self.inbound_stream_ended = false;
+            }
+        }
+        Ok(Bytes::from(out))
+    }
+}
+
+/// Inflates `input` into `out`, never letting `out` grow past
+/// `max_output + 1` bytes (one more than allowed proves the overflow).
+fn inflate(
+    d: &mut Decompress,
+    input: &[u8],
+    out: &mut Vec<u8>,
+    max_output: usize,
+    stream_ended: &mut bool,
+) -> Result<(), ExtensionError> {
+    let corrupt = |detail: String| ExtensionError {
+        code: CloseCode::INVALID_PAYLOAD,
+        message: format!("invalid compressed data: {detail}"),
+    };
+    let mut consumed = 0;
+    loop {
+        if *stream_ended {
+            if consumed < input.len() {
+                return Err(corrupt("data after the end of the DEFLATE stream".into()));
+            }
+            return Ok(());
+        }
+        if out.len() == out.capacity() {
+            if out.len() > max_output {
+                return Err(too_big(max_output));
+            }
+            // Grow geometrically, but never beyond one byte over the limit.
+            let want =
+                (out.capacity().max(input.len() * 2).max(1024)).min(max_output + 1 - out.len());
+            out.reserve_exact(want.max(1));
+        }
+        let (in_before, out_before) = (d.total_in(), out.len());
+        let status = d
+            .decompress_vec(&input[consumed..], out, FlushDecompress::Sync)
+            .map_err(|e| corrupt(e.to_string()))?;
+        consumed += (d.total_in() - in_before) as usize;
+        if out.len() > max_output {
+            return Err(too_big(max_output));
+        }
+        if status == Status::StreamEnd {
+            *stream_ended = true;
+            continue;
+        }
+        let progressed = out.len() != out_before || d.total_in() != in_before;
+        if consumed == input.len() && out.len() < out.capacity() {
+            return Ok(());
+        }
+        if !progressed && out.len() < out.capacity() {
+            return Err(corrupt("the stream made no progress".into()));
+        }
+    }
+}
+
+fn too_big(max_output: usize) -> ExtensionError {
+    ExtensionError {
+        code: CloseCode::MESSAGE_TOO_BIG,
+        message: format!("decompressed message exceeds the limit ({max_output} bytes left)"),
+    }
+}
+
+/// A window-bits value: a number from 8 to 15.
+fn window_bits(value: Option<&str>) -> Option<u8> {
+    let v = value?;
+    if v.is_empty() || v.len() > 2 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse::<u8>()
+        .ok()
+        .filter(|b| (8..=MAX_WINDOW_BITS).contains(b))
+}
+
+/// The parameters of an offer or response, each name at most once; `None`
+/// if a name repeats.
+fn unique_params(params: &ExtensionParams) -> Option<Vec<(String, Option<&str>)>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(params.params.len());
+    for (name, value) in &params.params {
+        let name = name.to_ascii_lowercase();
+        if !seen.insert(name.clone()) {
+            return None;
+        }
+        out.push((name, value.as_deref()));
+    }
+    Some(out)
+}
+
+impl Extension for PerMessageDeflate {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn rsv_bits(&self) -> Rsv {
+        Rsv::RSV1
+    }
+
+    fn offer(&self) -> Vec<ExtensionParams> {
+        let c = &self.config;
+        let mut params = Vec::new();
+        if c.server_no_context_takeover {
+            params.push(("server_no_context_takeover".to_owned(), None));
+        }
+        if c.client_no_context_takeover {
+            params.push(("client_no_context_takeover".to_owned(), None));
+        }
+        if let Some(bits) = c.server_max_window_bits {
+            params.push(("server_max_window_bits".to_owned(), Some(bits.to_string())));
+        }
+        // Always present: it tells the server we can honour a window limit.
+        params.push((
+            "client_max_window_bits".to_owned(),
+            c.client_max_window_bits.map(|b| b.to_string()),
+        ));
+        vec![ExtensionParams {
+            name: NAME.to_owned(),
+            params,
+        }]
+    }
+
+    /// Accepts a client's offer (RFC 7692 §7.1), or declines one with an
+    /// unknown, repeated or malformed parameter so the next offer is tried.
+    fn accept(&mut self, offer: &ExtensionParams) -> Option<ExtensionParams> {
+        let c = &self.config;
+        let mut own_no_context_takeover = c.server_no_context_takeover;
+        let mut requested_server_bits = None;
+        let mut client_bits_offered = None;
+        for (name, value) in unique_params(offer)? {
+            match name.as_str() {
+                "server_no_context_takeover" if value.is_none() => own_no_context_takeover = true,
+                // A hint that the client resets its context; we need not act on it.
+                "client_no_context_takeover" if value.is_none() => {}
+                "server_max_window_bits" => requested_server_bits = Some(window_bits(value)?),
+                "client_max_window_bits" => {
+                    client_bits_offered = Some(match value {
+                        None => MAX_WINDOW_BITS,
+                        Some(_) => window_bits(value)?,
+                    })
+                }
+                _ => return None,
+            }
+        }
+        let own_window_bits = c
+            .server_max_window_bits
+            .unwrap_or(MAX_WINDOW_BITS)
+            .min(requested_server_bits.unwrap_or(MAX_WINDOW_BITS));
+        let mut params = Vec::new();
+        if own_no_context_takeover {
+            params.push(("server_no_context_takeover".to_owned(), None));
+        }
+        let peer_no_context_takeover = c.client_no_context_takeover;
+        if peer_no_context_takeover {
+            params.push(("client_no_context_takeover".to_owned(), None));
+        }
+        if requested_server_bits.is_some() {
+            params.push((
+                "server_max_window_bits".to_owned(),
+                Some(own_window_bits.to_string()),
+            ));
+        }
+        if let (Some(offered), Some(wanted)) = (client_bits_offered, c.client_max_window_bits) {
+            params.push((
+                "client_max_window_bits".to_owned(),
+                Some(wanted.min(offered).to_string()),
+            ));
+        }
+        self.agreed = Some(Agreed {
+            own_window_bits,
+            own_no_context_takeover,
+            peer_no_context_takeover,
+        });
+        Some(ExtensionParams {
+            name: NAME.to_owned(),
+            params,
+        })
+    }
+
+    /// Checks the server's response against what was offered (RFC 7692
+    /// §7.1); anything else fails the connection.
+    fn finalize(&mut self, response: &ExtensionParams) -> Result<(), String> {
+        let c = &self.config;
+        let mut own_window_bits = c.client_max_window_bits.unwrap_or(MAX_WINDOW_BITS);
+        let mut own_no_context_takeover = c.client_no_context_takeover;
+        let mut peer_no_context_takeover = false;
+        let params = unique_params(response).ok_or("a parameter appears twice in the response")?;
+        for (name, value) in params {
+            let bad = || {
+                format!(
+                    "invalid response parameter {name}{}",
+                    value.map(|v| format!("={v}")).unwrap_or_default()
+                )
+            };
+            match name.as_str() {
+                "server_no_context_takeover" if value.is_none() => peer_no_context_takeover = true,
+                "client_no_context_takeover" if value.is_none() => own_no_context_takeover = true,
+                "server_max_window_bits" => {
+                    let bits = window_bits(value).ok_or_else(bad)?;
+                    if c.server_max_window_bits.is_some_and(|asked| bits > asked) {
+                        return Err(bad());
+                    }
+                }
+                "client_max_window_bits" => {
+                    // We always offer the parameter, so the server may set it.
+                    let bits = window_bits(value).ok_or_else(bad)?;
+                    if c.client_max_window_bits
+                        .is_some_and(|offered| bits > offered)
+                    {
+                        return Err(bad());
+                    }
+                    own_window_bits = bits;
+                }
+                _ => return Err(bad()),
+            }
+        }
+        self.agreed = Some(Agreed {
+            own_window_bits,
+            own_no_context_takeover,
+            peer_no_context_takeover,
+        });
+        Ok(())
+    }
+
+    fn begin_inbound(&mut self, _opcode: OpCode, rsv: Rsv) -> Result<bool, ExtensionError> {
+        Ok(rsv.contains(Rsv::RSV1))
+    }
+
+    fn decode(
+        &mut self,
+        data: Bytes,
+        message_finished: bool,
+        max_output: usize,
+    ) -> Result<Bytes, ExtensionError> {
+        self.decompress(&data, message_finished, max_output)
+    }
+
+    fn begin_outbound(&mut self, _opcode: OpCode, first: &[u8]) -> Rsv {
+        let Some(agreed) = self.agreed else {
+            return Rsv::NONE;
+        };
+        if agreed.own_window_bits < MIN_COMPRESS_WINDOW_BITS || first.len() < self.config.min_size {
+            return Rsv::NONE;
+        }
+        Rsv::RSV1
+    }
+
+    fn encode(&mut self, data: Bytes, message_finished: bool) -> Bytes {
+        self.compress(&data, message_finished)
+    }
+
+    fn box_clone(&self) -> Box<dyn Extension> {
+        Box::new(PerMessageDeflate::new(self.config.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::extensions::parse_extensions;
+
+    fn params(s: &str) -> ExtensionParams {
+        parse_extensions(s).unwrap().remove(0)
+    }
+
+    fn server(config: DeflateConfig, offer: &str) -> Option<String> {
+        PerMessageDeflate::new(config)
+            .accept(&params(offer))
+            .map(|p| p.to_string())
+    }
+
+    fn client(config: DeflateConfig, response: &str) -> Result<Agreed, String> {
+        let mut ext = PerMessageDeflate::new(config);
+        ext.finalize(&params(response))?;
+        Ok(ext.agreed.unwrap())
+    }
+
+    #[test]
+    fn default_offer_signals_window_support() {
+        let offer = PerMessageDeflate::new(DeflateConfig::default()).offer();
+        assert_eq!(
+            offer[0].to_string(),
+            "permessage-deflate; client_max_window_bits"
+        );
+        let all = DeflateConfig::default()
+            .server_no_context_takeover(true)
+            .client_no_context_takeover(true)
+            .server_max_window_bits(Some(10))
+            .client_max_window_bits(Some(12));
+        assert_eq!(
+            PerMessageDeflate::new(all).offer()[0].to_string(),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+             server_max_window_bits=10; client_max_window_bits=12"
+        );
+    }
+
+    #[test]
+    fn server_negotiation_matrix() {
+        let d = DeflateConfig::default;
+        assert_eq!(
+            server(d(), "permessage-deflate").as_deref(),
+            Some("permessage-deflate")
+        );
+        assert_eq!(
+            server(d(), "permessage-deflate; server_no_context_takeover").as_deref(),
+            Some("permessage-deflate; server_no_context_takeover")
+        );
+        assert_eq!(
+            server(d(), "permessage-deflate; server_max_window_bits=10").as_deref(),
+            Some("permessage-deflate; server_max_window_bits=10")
+        );
+        assert_eq!(
+            server(
+                d().server_max_window_bits(Some(9)),
+                "permessage-deflate; server_max_window_bits=12"
+            )
+            .as_deref(),
+            Some("permessage-deflate; server_max_window_bits=9")
+        );
+        // client_max_window_bits is answered only when offered and wanted.
+        assert_eq!(
+            server(d(), "permessage-deflate; client_max_window_bits").as_deref(),
+            Some("permessage-deflate")
+        );
+        assert_eq!(
+            server(
+                d().client_max_window_bits(Some(10)),
+                "permessage-deflate; client_max_window_bits"
+            )
+            .as_deref(),
+            Some("permessage-deflate; client_max_window_bits=10")
+        );
+        assert_eq!(
+            server(
+                d().client_max_window_bits(Some(14)),
+                "permessage-deflate; client_max_window_bits=11"
+            )
+            .as_deref(),
+            Some("permessage-deflate; client_max_window_bits=11")
+        );
+        assert_eq!(
+            server(d().client_max_window_bits(Some(10)), "permessage-deflate").as_deref(),
+            Some("permessage-deflate")
+        );
+        assert_eq!(
+            server(d().client_no_context_takeover(true), "permessage-deflate").as_deref(),
+            Some("permessage-deflate; client_no_context_takeover")
+        );
+    }
+
+    #[test]
+    fn server_declines_malformed_offers() {
+        for bad in [
+            "permessage-deflate; server_max_window_bits",
+            "permessage-deflate; server_max_window_bits=7",
+            "permessage-deflate; server_max_window_bits=16",
+            "permessage-deflate; server_max_window_bits=010",
+            "permessage-deflate; client_max_window_bits=abc",
+            "permessage-deflate; server_no_context_takeover=1",
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+            "permessage-deflate; client_max_window_bits; client_max_window_bits=10",
+            "permessage-deflate; x-unknown",
+        ] {
+            assert_eq!(server(DeflateConfig::default(), bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn client_validates_the_response() {
+        let d = DeflateConfig::default;
+        let a = client(d(), "permessage-deflate").unwrap();
+        assert_eq!(
+            a,
+            Agreed {
+                own_window_bits: 15,
+                own_no_context_takeover: false,
+                peer_no_context_takeover: false
+            }
+        );
+        let a = client(
+            d(),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+        )
+        .unwrap();
+        assert!(a.own_no_context_takeover && a.peer_no_context_takeover);
+        assert_eq!(
+            client(d(), "permessage-deflate; client_max_window_bits=10")
+                .unwrap()
+                .own_window_bits,
+            10
+        );
+        for bad in [
+            "permessage-deflate; client_max_window_bits",
+            "permessage-deflate; client_max_window_bits=16",
+            "permessage-deflate; server_max_window_bits",
+            "permessage-deflate; x=1",
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+        ] {
+            assert!(client(d(), bad).is_err(), "{bad}");
+        }
+        // Above what was offered or asked for.
+        assert!(
+            client(
+                d().client_max_window_bits(Some(10)),
+                "permessage-deflate; client_max_window_bits=11"
+            )
+            .is_err()
+        );
+        assert!(
+            client(
+                d().server_max_window_bits(Some(10)),
+                "permessage-deflate; server_max_window_bits=12"
+            )
+            .is_err()
+        );
+    }
+
+    fn pair(server_config: DeflateConfig, offer: &str) -> (PerMessageDeflate, PerMessageDeflate) {
+        let mut server = PerMessageDeflate::new(server_config);
+        let response = server.accept(&params(offer)).unwrap();
+        let mut client = PerMessageDeflate::new(DeflateConfig::default());
+        client.finalize(&response).unwrap();
+        (client, server)
+    }
+
+    #[test]
+    fn rfc_example_hello() {
+        // RFC 7692 §7.2.3.1: "Hello" compressed, tail stripped.
+        let (_, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
+        static WIRE: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let got = server
+            .decode(Bytes::from_static(&WIRE), true, 1 << 20)
+            .unwrap();
+        assert_eq!(&got[..], b"Hello");
+        // The same context decodes the shorter second message of §7.2.3.2.
+        let got = server
+            .decode(
+                Bytes::from_static(&[0xf2, 0x00, 0x11, 0x00, 0x00]),
+                true,
+                1 << 20,
+            )
+            .unwrap();
+        assert_eq!(&got[..], b"Hello");
+    }
+
+    #[test]
+    fn round_trips_with_and_without_context_takeover() {
+        for offer in [
+            "permessage-deflate",
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+        ] {
+            let (mut client, mut server) = pair(
+                DeflateConfig::default().client_no_context_takeover(true),
+                offer,
+            );
+            for i in 0..5 {
+                let text = format!("message {i}: {}", "the quick brown fox ".repeat(50));
+                assert_eq!(
+                    client.begin_outbound(OpCode::Text, text.as_bytes()),
+                    Rsv::RSV1
+                );
+                let wire = client.encode(Bytes::from(text.clone()), true);
+                assert!(wire.len() < text.len() / 4, "compressed to {}", wire.len());
+                let back = server.decode(wire, true, 1 << 20).unwrap();
+                assert_eq!(back, text.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn fragmented_messages_round_trip() {
+        let (mut client, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
+        let pieces = ["first piece, ", "second piece, ", "and the last one"];
+        let mut out = Vec::new();
+        for (i, p) in pieces.iter().enumerate() {
+            let fin = i == pieces.len() - 1;
+            let wire = client.encode(Bytes::from_static(p.as_bytes()), fin);
+            out.extend_from_slice(&server.decode(wire, fin, 1 << 20).unwrap());
+        }
+        assert_eq!(out, pieces.concat().as_bytes());
+    }
+
+    #[test]
+    fn small_messages_and_8_bit_windows_go_uncompressed() {
+        let (mut client, _) = pair(DeflateConfig::default(), "permessage-deflate");
+        assert_eq!(client.begin_outbound(OpCode::Text, b"tiny"), Rsv::NONE);
+        let mut c = PerMessageDeflate::new(DeflateConfig::default());
+        c.finalize(&params("permessage-deflate; client_max_window_bits=8"))
+            .unwrap();
+        assert_eq!(c.begin_outbound(OpCode::Binary, &[0u8; 1000]), Rsv::NONE);
+    }
+
+    #[test]
+    fn inflation_stops_at_the_limit() {
+        let (mut client, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
+        let zeros = vec![0u8; 4 << 20];
+        let bomb = client.encode(Bytes::from(zeros), true);
+        assert!(
+            bomb.len() < 64 << 10,
+            "4 MiB of zeros compress to {} bytes",
+            bomb.len()
+        );
+        let err = server.decode(bomb, true, 1 << 20).unwrap_err();
+        assert_eq!(err.code, CloseCode::MESSAGE_TOO_BIG);
+    }
+
+    #[test]
+    fn corrupt_data_is_invalid_payload() {
+        let (_, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
+        let err = server
+            .decode(
+                Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0xff]),
+                true,
+                1 << 20,
+            )
+            .unwrap_err();
+        assert_eq!(err.code, CloseCode::INVALID_PAYLOAD);
+    }
+}
