@@ -64,6 +64,8 @@
 //! # fn main() {}
 //! ```
 //!
+//! New here? The [`guide`] walks through both layers step by step.
+//!
 //! # How it fits together
 //!
 //! * [`WsConnection`] runs the HTTP/1.1 opening handshake for a [`Role`],
@@ -97,6 +99,8 @@
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 #![warn(missing_docs)]
 
+/// The guide: how to use the engine and the async layer, with runnable examples.
+pub mod guide;
 pub mod proto;
 pub mod rt;
 pub mod ws;

@@ -684,6 +684,22 @@ impl WsConnection {
         Ok(())
     }
 
+    /// How many received bytes wait to be parsed.
+    pub fn buffered_input(&self) -> usize {
+        match &self.phase {
+            Phase::Open(conn) => conn.buffered_input(),
+            _ => self.in_buf.len(),
+        }
+    }
+
+    /// How many bytes wait to be sent (excluding an owed automatic pong).
+    pub fn buffered_output(&self) -> usize {
+        match &self.phase {
+            Phase::Open(conn) => conn.buffered_output(),
+            _ => self.out.len(),
+        }
+    }
+
     /// Whether anything waits to be sent.
     pub fn has_bytes_to_send(&self) -> bool {
         match &self.phase {

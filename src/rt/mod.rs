@@ -43,6 +43,17 @@ macro_rules! tcp_shim {
             .await
         }
 
+        /// Reads and validates the request on an accepted stream, leaving the
+        /// decision (which may take async work) to the caller: see
+        /// [`ws::read_request`].
+        pub async fn read_request(
+            socket: $socket,
+            config: Config,
+        ) -> Result<ws::PendingAccept<$stream>, Error> {
+            socket.set_nodelay(true)?;
+            ws::read_request($wrap(socket), config).await
+        }
+
         /// Performs the server handshake on an accepted stream, accepting
         /// any valid request.
         pub async fn accept(socket: $socket) -> Result<WebSocket<$stream>, Error> {

@@ -11,8 +11,9 @@ use crate::proto;
 pub struct Config {
     /// The protocol engine's limits and extensions.
     pub protocol: proto::Config,
-    /// Sending waits (`poll_ready` is pending) while more than this many
-    /// bytes wait to be written (default 64 KiB). Pongs owed while the
+    /// Sending waits (`poll_ready` is pending) while at least this many
+    /// bytes wait to be written (default 64 KiB), until the socket has taken
+    /// enough to bring the backlog under it. Pongs owed while the
     /// output is stuck coalesce into one, so a peer that does not read
     /// cannot make them pile up.
     pub write_buffer_high_water: usize,

@@ -23,7 +23,9 @@ pub enum Error {
     Rejected(Rejection),
     /// The peer ended the transport without a close handshake (code 1006).
     AbnormalClosure,
-    /// The connection is closed; nothing more can be sent.
+    /// Nothing more can be sent: a close frame was sent or received (the
+    /// stream may still yield what the peer sends until its close), or the
+    /// connection is over.
     ConnectionClosed,
     /// A deadline passed.
     Timeout(TimeoutKind),

@@ -205,8 +205,12 @@ where
         let blocked = this.conn.buffered_output() >= this.config.write_buffer_high_water;
         this.read_ahead(cx, blocked);
         this.check_sendable()?;
-        if blocked {
-            ready!(this.poll_write_out(cx))?;
+        if blocked && this.poll_write_out(cx)?.is_pending() {
+            // The socket took what it could; ready once the backlog is
+            // under the mark again.
+            if this.conn.buffered_output() >= this.config.write_buffer_high_water {
+                return Poll::Pending;
+            }
         }
         Poll::Ready(Ok(()))
     }

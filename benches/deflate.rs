@@ -1,0 +1,95 @@
+//! permessage-deflate throughput: compressing and inflating 1 KiB and
+//! 64 KiB text messages through the extension (flate2 on zlib-rs), beside
+//! miniz_oxide (flate2's default pure-Rust backend) doing the same raw
+//! DEFLATE work, which is what the backend choice was weighed against.
+//!
+//! ```text
+//! cargo bench --bench deflate
+//! ```
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use wsproto::proto::extensions::ExtensionParams;
+use wsproto::proto::frame::OpCode;
+use wsproto::{DeflateConfig, PerMessageDeflate, proto::Extension};
+
+/// Text that compresses like chat or JSON traffic: repetitive structure,
+/// varying values.
+fn text(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 100);
+    let mut i = 0u32;
+    while out.len() < len {
+        out.extend_from_slice(
+            format!(
+                "{{\"id\":{i},\"user\":\"user{}\",\"text\":\"message number {i} in the stream\"}},",
+                i % 97
+            )
+            .as_bytes(),
+        );
+        i = i.wrapping_mul(1_103_515_245).wrapping_add(12_345) % 100_000;
+    }
+    out.truncate(len);
+    out
+}
+
+/// A negotiated (client, server) pair in which the client resets its
+/// compressor after every message (`client_no_context_takeover`), so each
+/// message is compressed and inflated on its own, as miniz_oxide's one-shot
+/// functions do: a like-for-like comparison.
+fn pair() -> (PerMessageDeflate, PerMessageDeflate) {
+    let no_takeover = DeflateConfig::default().client_no_context_takeover(true);
+    let mut server = PerMessageDeflate::new(no_takeover.clone());
+    let offer = ExtensionParams {
+        name: "permessage-deflate".into(),
+        params: vec![],
+    };
+    let response = server.accept(&offer).expect("accepted");
+    let mut client = PerMessageDeflate::new(no_takeover);
+    client.finalize(&response).expect("finalized");
+    (client, server)
+}
+
+fn deflate(c: &mut Criterion) {
+    for (label, size) in [("1KiB", 1 << 10), ("64KiB", 64 << 10)] {
+        let data = Bytes::from(text(size));
+        let mut group = c.benchmark_group(format!("deflate/{label}"));
+        group.throughput(Throughput::Bytes(size as u64));
+
+        let (mut client, mut server) = pair();
+        client.begin_outbound(OpCode::Text, &data);
+        let wire = client.encode(data.clone(), true);
+        println!(
+            "deflate/{label}: {} -> {} bytes at level 1",
+            data.len(),
+            wire.len()
+        );
+        group.bench_function("compress/zlib-rs", |b| {
+            b.iter(|| {
+                client.begin_outbound(OpCode::Text, &data);
+                black_box(client.encode(data.clone(), true))
+            })
+        });
+        group.bench_function("inflate/zlib-rs", |b| {
+            b.iter(|| {
+                black_box(
+                    server
+                        .decode(wire.clone(), true, usize::MAX)
+                        .expect("valid"),
+                )
+            })
+        });
+        group.bench_function("compress/miniz_oxide", |b| {
+            b.iter(|| black_box(miniz_oxide::deflate::compress_to_vec(&data, 1)))
+        });
+        let raw = miniz_oxide::deflate::compress_to_vec(&data, 1);
+        group.bench_function("inflate/miniz_oxide", |b| {
+            b.iter(|| black_box(miniz_oxide::inflate::decompress_to_vec(&raw).expect("valid")))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, deflate);
+criterion_main!(benches);
