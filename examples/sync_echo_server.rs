@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wsproto::{
     AcceptConnection, BytesMessage, Config, DeflateConfig, Event, Role, State, TextMessage,
@@ -71,7 +71,10 @@ fn main() -> io::Result<()> {
 
 fn serve(mut stream: TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+    // A deadline for the whole handshake, not per read: a client trickling
+    // one byte at a time must not hold a thread for ever.
+    let handshake_deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    let mut handshaking = true;
     // permessage-deflate is negotiated with the clients that offer it.
     let mut ws = WsConnection::with_config(
         Role::Server,
@@ -85,6 +88,7 @@ fn serve(mut stream: TcpStream) -> io::Result<()> {
                 Ok(Event::Request(_)) => {
                     ws.send(AcceptConnection::new()).map_err(io::Error::other)?;
                     // Open connections may idle as long as they like.
+                    handshaking = false;
                     stream.set_read_timeout(None)?;
                 }
                 Ok(Event::TextMessage(m)) => ws
@@ -109,6 +113,16 @@ fn serve(mut stream: TcpStream) -> io::Result<()> {
             // The server closes TCP first (RFC 6455 §7.1.1).
             let _ = stream.shutdown(Shutdown::Both);
             return Ok(());
+        }
+        if handshaking {
+            let left = handshake_deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "handshake timed out",
+                ));
+            }
+            stream.set_read_timeout(Some(left))?;
         }
         match stream.read(&mut buf) {
             Ok(0) => ws.receive_eof(),

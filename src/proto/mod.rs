@@ -440,6 +440,11 @@ impl WsConnection {
     fn on_response(&mut self, head: &[u8]) -> Result<Option<Event>, RemoteProtocolError> {
         let response = handshake::parse_response(head, self.config.max_headers)
             .inspect_err(|_| self.phase = Phase::Closed)?;
+        if !(100..=599).contains(&response.status) {
+            // RFC 9110 §15: a status is three digits from 100 to 599.
+            let status = response.status;
+            return Err(self.abandon(format!("malformed handshake response: status {status}")));
+        }
         if response.status != 101 {
             if (100..200).contains(&response.status) {
                 let Phase::AwaitingResponse { interim, .. } = &mut self.phase else {

@@ -131,6 +131,8 @@ pub struct PerMessageDeflate {
     /// The inbound message in progress ended its DEFLATE stream (a block
     /// with BFINAL set): the decompressor must start over afterwards.
     inbound_stream_ended: bool,
+    /// Compressed bytes received for the inbound message so far.
+    inbound_len: usize,
 }
 
 impl PerMessageDeflate {
@@ -142,6 +144,7 @@ impl PerMessageDeflate {
             compressor: None,
             decompressor: None,
             inbound_stream_ended: false,
+            inbound_len: 0,
         }
     }
 
@@ -152,7 +155,8 @@ impl PerMessageDeflate {
 
     fn compress(&mut self, data: &[u8], message_finished: bool) -> Bytes {
         let agreed = self.agreed.expect("negotiated before use");
-        let level = self.config.level;
+        // The field is public: clamp here too, not only in the setter.
+        let level = self.config.level.min(9);
         let compressor = self.compressor.get_or_insert_with(|| {
             Compress::new_with_window_bits(Compression::new(level), false, agreed.own_window_bits)
         });
@@ -160,7 +164,9 @@ impl PerMessageDeflate {
         let mut consumed = 0;
         loop {
             let before = compressor.total_in();
-            compressor
+            // `BufError` (no progress possible) is not a failure: it is what
+            // a sync flush with nothing new to flush reports.
+            let _ = compressor
                 .compress_vec(&data[consumed..], &mut out, FlushCompress::Sync)
                 .expect("deflate cannot fail on valid state");
             consumed += (compressor.total_in() - before) as usize;
@@ -171,11 +177,18 @@ impl PerMessageDeflate {
             out.reserve(out.capacity().max(256));
         }
         if message_finished {
-            debug_assert!(
-                out.ends_with(&TAIL),
-                "a sync flush ends with the empty stored block"
-            );
-            out.truncate(out.len() - TAIL.len());
+            if out.ends_with(&TAIL) {
+                out.truncate(out.len() - TAIL.len());
+            }
+            if out.is_empty() {
+                // Nothing was pending since the last flush (an empty final
+                // fragment, or an empty message). An empty payload would
+                // leave the peer's inflater inside the stored block the
+                // restored tail starts; a lone 0x00 completes that block as
+                // an empty one (RFC 7692 §7.2.3.6), at the byte boundary our
+                // compressor stands on.
+                out.push(0x00);
+            }
             if agreed.own_no_context_takeover {
                 compressor.reset();
             }
@@ -196,27 +209,23 @@ impl PerMessageDeflate {
             .decompressor
             .get_or_insert_with(|| Decompress::new_with_window_bits(false, MAX_WINDOW_BITS));
         let mut out = Vec::new();
-        inflate(
-            decompressor,
-            data,
-            &mut out,
-            max_output,
-            &mut self.inbound_stream_ended,
-        )?;
+        self.inbound_len += data.len();
+        if !self.inbound_stream_ended {
+            self.inbound_stream_ended = inflate(decompressor, data, &mut out, max_output)?;
+        }
+        // After a final block (BFINAL), the rest of the message's payload is
+        // padding the RFC allows (§7.2.3.4) and is ignored.
         if message_finished {
-            if !self.inbound_stream_ended {
-                inflate(
-                    decompressor,
-                    &TAIL,
-                    &mut out,
-                    max_output,
-                    &mut self.inbound_stream_ended,
-                )?;
+            // An empty payload carries no block at all: restoring the tail
+            // would start a stored block that never ends.
+            if !self.inbound_stream_ended && self.inbound_len > 0 {
+                self.inbound_stream_ended = inflate(decompressor, &TAIL, &mut out, max_output)?;
             }
             if agreed.peer_no_context_takeover || self.inbound_stream_ended {
                 decompressor.reset(false);
-                self.inbound_stream_ended = false;
             }
+            self.inbound_stream_ended = false;
+            self.inbound_len = 0;
         }
         Ok(Bytes::from(out))
     }
@@ -224,25 +233,20 @@ impl PerMessageDeflate {
 
 /// Inflates `input` into `out`, never letting `out` grow past
 /// `max_output + 1` bytes (one more than allowed proves the overflow).
+/// Returns whether the DEFLATE stream ended (a final block was decoded);
+/// input after that is not inflated.
 fn inflate(
     d: &mut Decompress,
     input: &[u8],
     out: &mut Vec<u8>,
     max_output: usize,
-    stream_ended: &mut bool,
-) -> Result<(), ExtensionError> {
+) -> Result<bool, ExtensionError> {
     let corrupt = |detail: String| ExtensionError {
         code: CloseCode::INVALID_PAYLOAD,
         message: format!("invalid compressed data: {detail}"),
     };
     let mut consumed = 0;
     loop {
-        if *stream_ended {
-            if consumed < input.len() {
-                return Err(corrupt("data after the end of the DEFLATE stream".into()));
-            }
-            return Ok(());
-        }
         if out.len() == out.capacity() {
             if out.len() > max_output {
                 return Err(too_big(max_output));
@@ -261,13 +265,12 @@ fn inflate(
             return Err(too_big(max_output));
         }
         if status == Status::StreamEnd {
-            *stream_ended = true;
-            continue;
+            return Ok(true);
+        }
+        if consumed == input.len() && out.len() < out.capacity() {
+            return Ok(false);
         }
         let progressed = out.len() != out_before || d.total_in() != in_before;
-        if consumed == input.len() && out.len() < out.capacity() {
-            return Ok(());
-        }
         if !progressed && out.len() < out.capacity() {
             return Err(corrupt("the stream made no progress".into()));
         }
