@@ -4,7 +4,8 @@
 //! `zlib-rs` backend (pure Rust, zlib-compatible output, and among the
 //! fastest inflaters available). Inflation is bounded: output is produced in
 //! steps and checked against the message limit as it grows, so a
-//! compression bomb costs at most the limit in memory and the matching CPU.
+//! compression bomb costs memory in proportion to the limit (at worst about
+//! twice it, while the output buffer grows) and the matching CPU, never more.
 
 use std::collections::HashSet;
 
@@ -120,6 +121,15 @@ struct Agreed {
     peer_no_context_takeover: bool,
 }
 
+/// What a connection uses when it was handed the extension without a
+/// handshake (`Connection::with_config`, e.g. after an HTTP/2 bootstrap):
+/// permessage-deflate with no parameters.
+const UNNEGOTIATED: Agreed = Agreed {
+    own_window_bits: MAX_WINDOW_BITS,
+    own_no_context_takeover: false,
+    peer_no_context_takeover: false,
+};
+
 /// The permessage-deflate extension. Configure it on a connection (a
 /// template: each connection negotiates and compresses with its own copy).
 #[derive(Debug)]
@@ -128,8 +138,8 @@ pub struct PerMessageDeflate {
     agreed: Option<Agreed>,
     compressor: Option<Compress>,
     decompressor: Option<Decompress>,
-    /// The inbound message in progress ended its DEFLATE stream (a block
-    /// with BFINAL set): the decompressor must start over afterwards.
+    /// The inbound message's payload so far ended exactly at the end of a
+    /// DEFLATE stream (a final block), so no tail is to be restored.
     inbound_stream_ended: bool,
     /// Compressed bytes received for the inbound message so far.
     inbound_len: usize,
@@ -154,7 +164,7 @@ impl PerMessageDeflate {
     }
 
     fn compress(&mut self, data: &[u8], message_finished: bool) -> Bytes {
-        let agreed = self.agreed.expect("negotiated before use");
+        let agreed = self.agreed.unwrap_or(UNNEGOTIATED);
         // The field is public: clamp here too, not only in the setter.
         let level = self.config.level.min(9);
         let compressor = self.compressor.get_or_insert_with(|| {
@@ -202,7 +212,7 @@ impl PerMessageDeflate {
         message_finished: bool,
         max_output: usize,
     ) -> Result<Bytes, ExtensionError> {
-        let agreed = self.agreed.expect("negotiated before use");
+        let agreed = self.agreed.unwrap_or(UNNEGOTIATED);
         // A decompressor with the largest window inflates anything a peer
         // may send, whatever window it was asked to use.
         let decompressor = self
@@ -210,18 +220,18 @@ impl PerMessageDeflate {
             .get_or_insert_with(|| Decompress::new_with_window_bits(false, MAX_WINDOW_BITS));
         let mut out = Vec::new();
         self.inbound_len += data.len();
-        if !self.inbound_stream_ended {
+        if !data.is_empty() {
             self.inbound_stream_ended = inflate(decompressor, data, &mut out, max_output)?;
         }
-        // After a final block (BFINAL), the rest of the message's payload is
-        // padding the RFC allows (§7.2.3.4) and is ignored.
         if message_finished {
-            // An empty payload carries no block at all: restoring the tail
-            // would start a stored block that never ends.
+            // The tail is restored unless the payload is empty (it would
+            // start a stored block that never ends) or ended exactly with a
+            // final block (the stream is over; §7.2.3.4 senders pad after
+            // it, and that padding was inflated as a new stream above).
             if !self.inbound_stream_ended && self.inbound_len > 0 {
-                self.inbound_stream_ended = inflate(decompressor, &TAIL, &mut out, max_output)?;
+                inflate(decompressor, &TAIL, &mut out, max_output)?;
             }
-            if agreed.peer_no_context_takeover || self.inbound_stream_ended {
+            if agreed.peer_no_context_takeover {
                 decompressor.reset(false);
             }
             self.inbound_stream_ended = false;
@@ -233,8 +243,10 @@ impl PerMessageDeflate {
 
 /// Inflates `input` into `out`, never letting `out` grow past
 /// `max_output + 1` bytes (one more than allowed proves the overflow).
-/// Returns whether the DEFLATE stream ended (a final block was decoded);
-/// input after that is not inflated.
+///
+/// A final block (BFINAL) ends a DEFLATE stream; whatever follows it in the
+/// message starts a new one (RFC 7692 §7.2.1), so the decompressor starts
+/// over there. Returns whether the input ended exactly at a stream's end.
 fn inflate(
     d: &mut Decompress,
     input: &[u8],
@@ -265,7 +277,11 @@ fn inflate(
             return Err(too_big(max_output));
         }
         if status == Status::StreamEnd {
-            return Ok(true);
+            d.reset(false);
+            if consumed == input.len() {
+                return Ok(true);
+            }
+            continue;
         }
         if consumed == input.len() && out.len() < out.capacity() {
             return Ok(false);
