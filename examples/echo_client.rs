@@ -9,8 +9,8 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use wsproto::CloseCode;
-use wsproto::ws::{Error, Message};
+use wsproto::ws::{Config, Error, Message};
+use wsproto::{CloseCode, DeflateConfig};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -29,7 +29,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(url: &str, messages: Vec<String>) -> Result<(), Error> {
-    let (mut ws, _response) = wsproto::rt::smol::connect(url).await?;
+    // Offer permessage-deflate; servers that do not support it just decline.
+    let config = Config::default().deflate(DeflateConfig::default());
+    let (mut ws, _response) = wsproto::rt::smol::connect_with_config(url, config).await?;
     let lines: Box<dyn Iterator<Item = String>> = if messages.is_empty() {
         Box::new(
             std::io::stdin()
