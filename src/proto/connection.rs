@@ -436,7 +436,6 @@ impl Connection {
             let reply = (code != CloseCode::NO_STATUS_RCVD).then_some(code);
             self.write_close(reply, "");
             self.state = State::RemoteClosing;
-            self.after_drain();
         } else {
             self.state = State::Closed;
         }
@@ -607,11 +606,8 @@ impl Connection {
         match mask {
             None => self.out.push_bytes(payload),
             Some(key) => {
-                let tail = self.out.tail_mut();
-                let start = tail.len();
-                tail.extend_from_slice(&payload);
-                apply_mask(&mut tail[start..], key, 0);
-                self.out.commit(payload.len());
+                let start = self.out.append(|tail| tail.extend_from_slice(&payload));
+                apply_mask(self.out.tail_from(start), key, 0);
             }
         }
     }

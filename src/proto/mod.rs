@@ -420,9 +420,8 @@ impl WsConnection {
 
     /// A server refuses a bad request: the error response is queued.
     fn refuse(&mut self, err: RemoteProtocolError) -> RemoteProtocolError {
-        handshake::write_error_response(self.out.tail_mut(), &err);
-        let written = self.out.tail_mut().len() - self.out.len();
-        self.out.commit(written);
+        self.out
+            .append(|out| handshake::write_error_response(out, &err));
         self.phase = Phase::Closed;
         self.in_buf = BytesMut::new();
         err
@@ -603,10 +602,8 @@ impl WsConnection {
             .iter()
             .flat_map(|e| e.offer())
             .collect();
-        let before = self.out.tail_mut().len();
-        handshake::write_request(self.out.tail_mut(), &req, &key, &offers);
-        let written = self.out.tail_mut().len() - before;
-        self.out.commit(written);
+        self.out
+            .append(|out| handshake::write_request(out, &req, &key, &offers));
         self.phase = Phase::AwaitingResponse {
             interim: 0,
             key,
@@ -650,16 +647,15 @@ impl WsConnection {
                 active.push(ext);
             }
         }
-        let before = self.out.tail_mut().len();
-        handshake::write_accept(
-            self.out.tail_mut(),
-            &parsed.key,
-            accept.subprotocol.as_deref(),
-            &responses,
-            &accept.extra_headers,
-        );
-        let written = self.out.tail_mut().len() - before;
-        self.out.commit(written);
+        self.out.append(|out| {
+            handshake::write_accept(
+                out,
+                &parsed.key,
+                accept.subprotocol.as_deref(),
+                &responses,
+                &accept.extra_headers,
+            )
+        });
         self.open(active);
         Ok(())
     }
@@ -671,15 +667,9 @@ impl WsConnection {
         for h in &reject.headers {
             handshake::check_header(&h.name, &h.value)?;
         }
-        let before = self.out.tail_mut().len();
-        handshake::write_reject(
-            self.out.tail_mut(),
-            reject.status_code,
-            &reject.headers,
-            reject.has_body,
-        );
-        let written = self.out.tail_mut().len() - before;
-        self.out.commit(written);
+        self.out.append(|out| {
+            handshake::write_reject(out, reject.status_code, &reject.headers, reject.has_body)
+        });
         self.in_buf = BytesMut::new();
         self.phase = if reject.has_body {
             Phase::SendingRejection

@@ -32,14 +32,19 @@ impl OutBuffer {
         self.len == 0
     }
 
-    /// The contiguous buffer to append small pieces to. Call [`Self::commit`]
-    /// with the number of bytes appended.
-    pub(crate) fn tail_mut(&mut self) -> &mut BytesMut {
-        &mut self.tail
+    /// Lets `write` append to the contiguous buffer and accounts for what it
+    /// appended; returns the offset where the appended bytes start.
+    pub(crate) fn append(&mut self, write: impl FnOnce(&mut BytesMut)) -> usize {
+        let start = self.tail.len();
+        write(&mut self.tail);
+        self.len += self.tail.len() - start;
+        start
     }
 
-    pub(crate) fn commit(&mut self, appended: usize) {
-        self.len += appended;
+    /// The contiguous buffer's bytes from `start` on, e.g. to mask them in
+    /// place after [`Self::append`].
+    pub(crate) fn tail_from(&mut self, start: usize) -> &mut [u8] {
+        &mut self.tail[start..]
     }
 
     pub(crate) fn extend_from_slice(&mut self, data: &[u8]) {
