@@ -1,0 +1,111 @@
+//! One connection's traffic: keeps its window of messages in flight, reading
+//! and writing whenever the socket allows, so neither side can block the
+//! other however large the messages are.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use crate::frame::Parser;
+
+/// Echoes received by all connections since the start.
+pub static ECHOES: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The one read buffer every connection on the thread reads into.
+    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; 256 << 10]);
+}
+
+/// A future that drives one connection until it fails.
+pub struct Driver {
+    stream: TcpStream,
+    /// `window` copies of the frame sent, back to back.
+    frames: &'static [u8],
+    frame_len: usize,
+    /// Bytes owed to the server: the rest of the frame being written plus
+    /// whole frames for the echoes received since.
+    owed: usize,
+    /// Where in a frame the next byte written comes from.
+    at: usize,
+    parser: Parser,
+}
+
+impl Driver {
+    /// A driver that starts by sending `frames` (one window's worth) and
+    /// sends one more frame per echo. `early` holds bytes already read past
+    /// the handshake.
+    pub fn new(
+        stream: TcpStream,
+        frames: &'static [u8],
+        frame_len: usize,
+        mut parser: Parser,
+        early: &[u8],
+    ) -> io::Result<Driver> {
+        let echoed = parser.feed(early)?;
+        ECHOES.fetch_add(echoed as u64, Ordering::Relaxed);
+        Ok(Driver {
+            stream,
+            frames,
+            frame_len,
+            owed: frames.len(),
+            at: 0,
+            parser,
+        })
+    }
+
+    /// Writes while the socket takes bytes; `Pending` once it does not (or
+    /// nothing is owed).
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.owed > 0 {
+            // The frames buffer repeats with period `frame_len`, and what is
+            // owed never runs past its end: at most a window is in flight.
+            let end = (self.at + self.owed).min(self.frames.len());
+            let n = ready!(Pin::new(&mut self.stream).poll_write(cx, &self.frames[self.at..end]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.owed -= n;
+            self.at = (self.at + n) % self.frame_len;
+        }
+        Poll::Pending
+    }
+
+    /// Reads once; `Ready` with the number of echoes completed.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        READ_BUF.with_borrow_mut(|buf| {
+            let mut buf = ReadBuf::new(buf);
+            ready!(Pin::new(&mut self.stream).poll_read(cx, &mut buf))?;
+            if buf.filled().is_empty() {
+                let closed = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                );
+                return Poll::Ready(Err(closed));
+            }
+            Poll::Ready(self.parser.feed(buf.filled()))
+        })
+    }
+}
+
+impl Future for Driver {
+    type Output = io::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if let Poll::Ready(Err(e)) = this.poll_write(cx) {
+                return Poll::Ready(Err(e));
+            }
+            // Tokio's cooperative budget makes this read pending in time,
+            // so one busy connection cannot starve the others.
+            let echoed = ready!(this.poll_read(cx))?;
+            ECHOES.fetch_add(echoed as u64, Ordering::Relaxed);
+            this.owed += echoed * this.frame_len;
+        }
+    }
+}

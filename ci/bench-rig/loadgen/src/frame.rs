@@ -1,0 +1,238 @@
+//! The frames sent (built and masked once, at startup) and a parser for the
+//! echoes that reads frame headers only and skips over payloads.
+
+use std::io;
+
+/// The mask key of every frame sent. A fixed key is enough for a benchmark:
+/// the server unmasks each frame all the same.
+const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+const OP_CONTINUATION: u8 = 0x0;
+const OP_TEXT: u8 = 0x1;
+const OP_BINARY: u8 = 0x2;
+const OP_CLOSE: u8 = 0x8;
+
+/// `copies` back-to-back copies of one masked client frame carrying `size`
+/// payload bytes (ASCII for text, a byte pattern for binary). Returns the
+/// buffer and the length of one frame.
+pub fn build(size: usize, text: bool, copies: usize) -> (Vec<u8>, usize) {
+    let mut frame = Vec::with_capacity(size + 14);
+    frame.push(0x80 | if text { OP_TEXT } else { OP_BINARY });
+    match size {
+        0..=125 => frame.push(0x80 | size as u8),
+        126..=0xffff => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(size as u16).to_be_bytes());
+        }
+        _ => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(size as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&MASK);
+    frame.extend((0..size).map(|i| {
+        let byte = if text {
+            b'a' + (i % 26) as u8
+        } else {
+            (i * 31 % 251) as u8
+        };
+        byte ^ MASK[i % 4]
+    }));
+    let frame_len = frame.len();
+    (frame.repeat(copies), frame_len)
+}
+
+/// Follows the server's frames across reads and counts complete echoes,
+/// checking each one's opcode and length against what was sent.
+pub struct Parser {
+    expect_opcode: u8,
+    expect_len: u64,
+    /// Header bytes gathered so far (a header may straddle two reads).
+    head: [u8; 14],
+    head_len: usize,
+    /// Payload bytes of the current frame still to skip.
+    skip: u64,
+    /// The current frame's FIN bit and opcode.
+    fin: bool,
+    opcode: u8,
+    /// Payload bytes of the message being received so far.
+    message_len: u64,
+    /// The message's opcode (that of its first frame).
+    message_opcode: u8,
+}
+
+impl Parser {
+    /// A parser expecting echoes of `size`-byte text or binary messages.
+    pub fn new(size: usize, text: bool) -> Parser {
+        Parser {
+            expect_opcode: if text { OP_TEXT } else { OP_BINARY },
+            expect_len: size as u64,
+            head: [0; 14],
+            head_len: 0,
+            skip: 0,
+            fin: false,
+            opcode: 0,
+            message_len: 0,
+            message_opcode: 0,
+        }
+    }
+
+    /// Consumes `data`, returning how many echoes it completed.
+    pub fn feed(&mut self, mut data: &[u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while !data.is_empty() {
+            if self.skip > 0 {
+                let n = self.skip.min(data.len() as u64);
+                self.skip -= n;
+                data = &data[n as usize..];
+                if self.skip == 0 {
+                    done += self.end_frame()?;
+                }
+                continue;
+            }
+            let take = (self.head_needed() - self.head_len).min(data.len());
+            self.head[self.head_len..self.head_len + take].copy_from_slice(&data[..take]);
+            self.head_len += take;
+            data = &data[take..];
+            if self.head_len == self.head_needed() {
+                self.start_frame()?;
+                if self.skip == 0 {
+                    done += self.end_frame()?;
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// The length of the header being gathered, as far as is known yet.
+    fn head_needed(&self) -> usize {
+        if self.head_len < 2 {
+            return 2;
+        }
+        match self.head[1] & 0x7f {
+            126 => 4,
+            127 => 10,
+            _ => 2,
+        }
+    }
+
+    /// Decodes a complete header.
+    fn start_frame(&mut self) -> io::Result<()> {
+        let [b0, b1] = [self.head[0], self.head[1]];
+        if b0 & 0x70 != 0 {
+            return Err(bad(format!(
+                "RSV bits set in {b0:#04x} (no extension was negotiated)"
+            )));
+        }
+        if b1 & 0x80 != 0 {
+            return Err(bad("the server masked a frame".to_owned()));
+        }
+        self.fin = b0 & 0x80 != 0;
+        self.opcode = b0 & 0x0f;
+        self.skip = match b1 & 0x7f {
+            126 => u16::from_be_bytes([self.head[2], self.head[3]]).into(),
+            127 => u64::from_be_bytes(self.head[2..10].try_into().expect("8 bytes")),
+            len => len.into(),
+        };
+        self.head_len = 0;
+        match self.opcode {
+            OP_CONTINUATION => self.message_len += self.skip,
+            OP_TEXT | OP_BINARY => {
+                self.message_opcode = self.opcode;
+                self.message_len = self.skip;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Called once a frame's payload has been skipped: 1 if it completed an
+    /// echo, else 0.
+    fn end_frame(&mut self) -> io::Result<usize> {
+        match self.opcode {
+            OP_CLOSE => Err(bad("the server sent a close frame".to_owned())),
+            OP_CONTINUATION | OP_TEXT | OP_BINARY if self.fin => {
+                if self.message_opcode != self.expect_opcode || self.message_len != self.expect_len
+                {
+                    return Err(bad(format!(
+                        "echo has opcode {} and {} bytes; sent opcode {} and {} bytes",
+                        self.message_opcode, self.message_len, self.expect_opcode, self.expect_len
+                    )));
+                }
+                Ok(1)
+            }
+            // A non-final data frame, or a ping or pong: nothing to count.
+            _ => Ok(0),
+        }
+    }
+}
+
+fn bad(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unmasked server frame.
+    fn server_frame(fin: bool, opcode: u8, len: usize) -> Vec<u8> {
+        let (mut frame, _) = build(len, false, 1);
+        frame[0] = if fin { 0x80 } else { 0 } | opcode;
+        frame[1] &= 0x7f;
+        let mask_at = frame.len() - len - 4;
+        frame.drain(mask_at..mask_at + 4);
+        frame
+    }
+
+    #[test]
+    fn counts_echoes_split_anywhere() {
+        for size in [0, 5, 125, 126, 65535, 65536, 70000] {
+            let mut stream = server_frame(true, OP_BINARY, size);
+            stream.extend(server_frame(false, OP_BINARY, size / 2));
+            stream.extend(server_frame(true, 0x9, 3)); // a ping between fragments
+            stream.extend(server_frame(true, OP_CONTINUATION, size - size / 2));
+            for chunk in [1, 3, 7, 1000, usize::MAX] {
+                let mut parser = Parser::new(size, false);
+                let done: usize = stream
+                    .chunks(chunk.min(stream.len()).max(1))
+                    .map(|c| parser.feed(c).unwrap())
+                    .sum();
+                assert_eq!(done, 2, "size {size}, chunks of {chunk}");
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_wrong_echoes() {
+        assert!(
+            Parser::new(10, false)
+                .feed(&server_frame(true, OP_BINARY, 9))
+                .is_err()
+        );
+        assert!(
+            Parser::new(10, true)
+                .feed(&server_frame(true, OP_BINARY, 10))
+                .is_err()
+        );
+        assert!(
+            Parser::new(10, false)
+                .feed(&server_frame(true, OP_CLOSE, 2))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn builds_masked_frames() {
+        let (frames, len) = build(200, true, 3);
+        assert_eq!(len, 200 + 8);
+        assert_eq!(frames.len(), 3 * len);
+        assert_eq!(&frames[..4], &[0x81, 0x80 | 126, 0, 200]);
+        let payload: Vec<u8> = frames[8..len]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ MASK[i % 4])
+            .collect();
+        assert!(payload.iter().all(u8::is_ascii_lowercase));
+    }
+}

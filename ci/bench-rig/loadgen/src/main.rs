@@ -1,0 +1,132 @@
+//! A WebSocket echo load generator for `ci/bench`, built not to be the
+//! bottleneck: one thread (the script pins it to a core of its own), frames
+//! built and masked once at startup and written straight from that buffer,
+//! echoes read into one shared buffer and parsed by their headers only.
+//!
+//! It opens every connection first (handshakes done), starts the traffic,
+//! warms up, then counts the echoes completed in the measured window. A
+//! wrong echo, a close or any I/O error ends it with a message and exit
+//! code 1. See `loadgen --help` for the options.
+
+mod args;
+mod cpu;
+mod driver;
+mod frame;
+mod handshake;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+use args::{Args, Mode, USAGE};
+use driver::{Driver, ECHOES};
+
+/// How many handshakes are in progress at once while connecting (so the
+/// server's accept backlog never overflows).
+const CONNECT_BATCH: usize = 64;
+
+fn main() -> ExitCode {
+    let args = match Args::parse() {
+        Ok(args) => args,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("loadgen: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match rt.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> io::Result<()> {
+    let conns = connect_all(&args).await?;
+    if args.mode == Mode::Idle {
+        return hold(&args, conns.len()).await;
+    }
+    let (frames, frame_len) = frame::build(args.size, args.text, args.window());
+    let frames: &'static [u8] = frames.leak();
+    for (i, (stream, early)) in conns.into_iter().enumerate() {
+        let parser = frame::Parser::new(args.size, args.text);
+        let driver = Driver::new(stream, frames, frame_len, parser, &early)?;
+        tokio::spawn(async move {
+            if let Err(e) = driver.await {
+                // One connection failing spoils the figure: stop at once.
+                eprintln!("loadgen: connection {i}: {e}");
+                std::process::exit(1);
+            }
+        });
+    }
+    tokio::time::sleep(args.warmup).await;
+    let (start, echoes0) = (Instant::now(), ECHOES.load(Ordering::Relaxed));
+    let (own0, server0) = (
+        cpu::seconds(None),
+        args.server_pid.and_then(|p| cpu::seconds(Some(p))),
+    );
+    tokio::time::sleep(args.duration).await;
+    let echoes = ECHOES.load(Ordering::Relaxed) - echoes0;
+    let secs = start.elapsed().as_secs_f64();
+    let (own1, server1) = (
+        cpu::seconds(None),
+        args.server_pid.and_then(|p| cpu::seconds(Some(p))),
+    );
+    let mut line = format!(
+        "msgs_per_sec={:.1} msgs={echoes} secs={secs:.3}",
+        echoes as f64 / secs
+    );
+    if let (Some(a), Some(b)) = (own0, own1) {
+        line += &format!(" loadgen_cpu={:.2}", (b - a) / secs);
+    }
+    if let (Some(a), Some(b)) = (server0, server1) {
+        line += &format!(" server_cpu={:.2}", (b - a) / secs);
+    }
+    println!("{line}");
+    // The drivers never finish on their own; the process ends here.
+    std::process::exit(0)
+}
+
+/// Opens `args.conns` connections, `CONNECT_BATCH` handshakes at a time.
+async fn connect_all(args: &Args) -> io::Result<Vec<(TcpStream, Vec<u8>)>> {
+    let mut conns = Vec::with_capacity(args.conns);
+    while conns.len() < args.conns {
+        let mut batch = JoinSet::new();
+        for _ in conns.len()..args.conns.min(conns.len() + CONNECT_BATCH) {
+            let (host, path) = (args.host.clone(), args.path.clone());
+            batch.spawn(async move { handshake::connect(&host, &path).await });
+        }
+        while let Some(joined) = batch.join_next().await {
+            let conn = joined.map_err(io::Error::other)?;
+            conns.push(conn.map_err(|e| io::Error::new(e.kind(), format!("connecting: {e}")))?);
+        }
+    }
+    Ok(conns)
+}
+
+/// Idle mode: says `ready`, then keeps the connections open, without
+/// traffic, for `--hold` or until stdin closes.
+async fn hold(args: &Args, conns: usize) -> io::Result<()> {
+    println!("ready conns={conns}");
+    io::stdout().flush()?;
+    match args.hold {
+        Some(hold) => tokio::time::sleep(hold).await,
+        None => {
+            let drained =
+                tokio::task::spawn_blocking(|| io::copy(&mut io::stdin(), &mut io::sink()));
+            drained.await.map_err(io::Error::other)??;
+        }
+    }
+    Ok(())
+}
