@@ -31,11 +31,11 @@ async fn main() -> std::io::Result<()> {
                 wsproto::rt::async_std::accept_with(stream, shared::echo::config(), |_| {
                     Ok(wsproto::AcceptConnection::new())
                 });
-            let result = match accepted.await {
-                Ok(ws) => shared::echo::echo(ws).await,
-                Err(e) => Err(e),
+            let mut ws = match accepted.await {
+                Ok(ws) => ws,
+                Err(e) => return eprintln!("{peer}: {e}"),
             };
-            if let Err(e) = result {
+            if let Err(e) = shared::echo::echo(&mut ws).await {
                 eprintln!("{peer}: {e}");
             }
         });

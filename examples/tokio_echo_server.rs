@@ -30,11 +30,11 @@ async fn main() -> std::io::Result<()> {
             let accepted = wsproto::rt::tokio::accept_with(stream, shared::echo::config(), |_| {
                 Ok(wsproto::AcceptConnection::new())
             });
-            let result = match accepted.await {
-                Ok(ws) => shared::echo::echo(ws).await,
-                Err(e) => Err(e),
+            let mut ws = match accepted.await {
+                Ok(ws) => ws,
+                Err(e) => return eprintln!("{peer}: {e}"),
             };
-            if let Err(e) = result {
+            if let Err(e) = shared::echo::echo(&mut ws).await {
                 eprintln!("{peer}: {e}");
             }
         });

@@ -14,7 +14,11 @@ pub fn config() -> Config {
 
 /// Echoes until the peer closes; reading on to the stream's end lets the
 /// library finish the close handshake and drop the connection.
-pub async fn echo<S>(mut ws: WebSocket<S>) -> Result<(), Error>
+///
+/// It borrows the WebSocket rather than taking it: a future that owns a
+/// large argument keeps a second copy of it in its state, so a by-value
+/// WebSocket would double what every idle connection's task holds.
+pub async fn echo<S>(ws: &mut WebSocket<S>) -> Result<(), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

@@ -1,9 +1,17 @@
-//! The accept loop the smol example servers share: one task per connection,
-//! each running the echo loop.
+//! The accept loop the smol example servers share: one executor per CPU,
+//! each accepting from the same listening socket and running the echo loop
+//! of every connection it accepted.
+//!
+//! A connection stays on the thread that accepted it, so its tasks are never
+//! handed between threads; with one CPU (e.g. under `taskset`) everything —
+//! the reactor, the accept loop and every connection — runs on one thread.
 
-use smol::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
+use std::num::NonZeroUsize;
 
-use super::echo::echo;
+use smol::LocalExecutor;
+
+use super::echo::{config, echo};
 
 /// Serves echo on the address given as the first argument (default
 /// 127.0.0.1:9001) until the process ends.
@@ -11,32 +19,43 @@ pub fn run(name: &str) -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
-    smol::block_on(async {
-        let listener = TcpListener::bind(&addr).await?;
-        println!("{name} listening on ws://{}", listener.local_addr()?);
+    let listener = TcpListener::bind(&addr)?;
+    println!("{name} listening on ws://{}", listener.local_addr()?);
+    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    for _ in 1..threads {
+        let listener = listener.try_clone()?;
+        std::thread::spawn(move || serve(listener));
+    }
+    serve(listener)
+}
+
+/// Accepts connections on this thread and serves each in a local task.
+fn serve(listener: TcpListener) -> std::io::Result<()> {
+    let listener = smol::net::TcpListener::try_from(listener)?;
+    let executor = LocalExecutor::new();
+    smol::block_on(executor.run(async {
         loop {
-            let (stream, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    eprintln!("accept failed: {e}");
-                    continue;
-                }
-            };
-            smol::spawn(async move {
-                let result =
-                    match wsproto::rt::smol::accept_with(stream, super::echo::config(), |_| {
-                        Ok(wsproto::AcceptConnection::new())
-                    })
-                    .await
-                    {
-                        Ok(ws) => echo(ws).await,
-                        Err(e) => Err(e),
-                    };
-                if let Err(e) = result {
-                    eprintln!("{peer}: {e}");
-                }
-            })
-            .detach();
+            match listener.accept().await {
+                Ok((stream, peer)) => executor.spawn(connection(stream, peer)).detach(),
+                Err(e) => eprintln!("accept failed: {e}"),
+            }
         }
-    })
+    }))
+}
+
+/// One connection: the handshake, then echo until the peer closes.
+///
+/// Written so the task stays small while the connection idles: the
+/// handshake's result is unpacked at once (a `Result` kept across the echo
+/// loop's awaits would hold a second WebSocket-sized slot).
+async fn connection(stream: smol::net::TcpStream, peer: SocketAddr) {
+    let accepted =
+        wsproto::rt::smol::accept_with(stream, config(), |_| Ok(wsproto::AcceptConnection::new()));
+    let mut ws = match accepted.await {
+        Ok(ws) => ws,
+        Err(e) => return eprintln!("{peer}: {e}"),
+    };
+    if let Err(e) = echo(&mut ws).await {
+        eprintln!("{peer}: {e}");
+    }
 }

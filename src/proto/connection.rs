@@ -223,6 +223,11 @@ impl Connection {
     /// No complete frame (or payload piece) is buffered.
     fn starved(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
         if !self.eof {
+            if self.in_buf.is_empty() {
+                // Let go of the (possibly shared) allocation, so an idle
+                // connection holds no input buffer.
+                self.in_buf = BytesMut::new();
+            }
             return None;
         }
         // The transport ended without a close handshake.
@@ -717,5 +722,31 @@ impl Iterator for Events<'_, super::WsConnection> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.conn.next_event()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::events::BytesMessage;
+
+    #[test]
+    fn parsed_input_leaves_no_buffer_behind() {
+        let mut client = Connection::new(Role::Client, Vec::new());
+        let mut server = Connection::new(Role::Server, Vec::new());
+        client
+            .send(BytesMessage::new(Bytes::from_static(b"hello")))
+            .unwrap();
+        let wire = client.bytes_to_send();
+        // Half a frame: the buffer is kept for the rest.
+        server.receive_bytes(&wire[..4]);
+        assert!(server.next_event().is_none());
+        assert!(server.in_buf.capacity() > 0);
+        server.receive_bytes(&wire[4..]);
+        let event = server.next_event().unwrap().unwrap();
+        assert!(matches!(event, Event::BytesMessage(m) if m.data == "hello"));
+        assert!(server.next_event().is_none());
+        assert_eq!(server.in_buf.capacity(), 0);
+        assert_eq!(client.out.len(), 0);
     }
 }

@@ -13,6 +13,25 @@ use super::error::{LocalProtocolError, RemoteProtocolError};
 use super::events::{Header, Request};
 use super::extensions::{ExtensionParams, is_token_byte, parse_extensions};
 
+/// Header slots kept on the stack: the default limit fits, so parsing a
+/// head allocates nothing (a heap temporary per handshake fragments the heap
+/// between the long-lived allocations of many connections).
+const HEADERS_ON_STACK: usize = 64;
+
+/// `max_headers` empty header slots, on the stack when they fit.
+fn header_storage<'a, 'h>(
+    on_stack: &'a mut [httparse::Header<'h>; HEADERS_ON_STACK],
+    on_heap: &'a mut Vec<httparse::Header<'h>>,
+    max_headers: usize,
+) -> &'a mut [httparse::Header<'h>] {
+    if max_headers <= HEADERS_ON_STACK {
+        &mut on_stack[..max_headers]
+    } else {
+        on_heap.resize(max_headers, httparse::EMPTY_HEADER);
+        on_heap
+    }
+}
+
 /// The GUID that RFC 6455 §1.3 appends to the key.
 const WS_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -186,8 +205,10 @@ pub(crate) fn parse_request(
     head: &[u8],
     max_headers: usize,
 ) -> Result<ParsedRequest, RemoteProtocolError> {
-    let mut storage = vec![httparse::EMPTY_HEADER; max_headers];
-    let mut req = httparse::Request::new(&mut storage);
+    let mut on_stack = [httparse::EMPTY_HEADER; HEADERS_ON_STACK];
+    let mut on_heap = Vec::new();
+    let storage = header_storage(&mut on_stack, &mut on_heap, max_headers);
+    let mut req = httparse::Request::new(storage);
     match req.parse(head) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(reject(400, "incomplete request head")),
@@ -279,8 +300,10 @@ pub(crate) fn parse_response(
     head: &[u8],
     max_headers: usize,
 ) -> Result<ParsedResponse, RemoteProtocolError> {
-    let mut storage = vec![httparse::EMPTY_HEADER; max_headers];
-    let mut res = httparse::Response::new(&mut storage);
+    let mut on_stack = [httparse::EMPTY_HEADER; HEADERS_ON_STACK];
+    let mut on_heap = Vec::new();
+    let storage = header_storage(&mut on_stack, &mut on_heap, max_headers);
+    let mut res = httparse::Response::new(storage);
     match res.parse(head) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => {

@@ -3,7 +3,8 @@
 //! Small writes (headers, masked payloads, control frames) are appended to
 //! one contiguous buffer; large unmasked payloads are queued as they are, so
 //! a server can send a `Bytes` it was given without copying it, and a writer
-//! can hand the pieces to a vectored write.
+//! can hand the pieces to a vectored write. Once everything is written the
+//! buffer is let go, so an idle connection holds no output memory.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -68,7 +69,7 @@ impl OutBuffer {
     pub(crate) fn take_all(&mut self) -> Bytes {
         self.len = 0;
         if self.queue.is_empty() {
-            return self.tail.split().freeze();
+            return std::mem::take(&mut self.tail).freeze();
         }
         let mut all = BytesMut::with_capacity(
             self.queue.iter().map(Bytes::len).sum::<usize>() + self.tail.len(),
@@ -77,7 +78,7 @@ impl OutBuffer {
             all.extend_from_slice(&piece);
         }
         all.extend_from_slice(&self.tail);
-        self.tail.clear();
+        self.tail = BytesMut::new();
         all.freeze()
     }
 
@@ -88,7 +89,7 @@ impl OutBuffer {
             dst.extend_from_slice(&piece);
         }
         dst.extend_from_slice(&self.tail);
-        self.tail.clear();
+        self.tail = BytesMut::new();
         self.len = 0;
     }
 
@@ -118,7 +119,7 @@ impl OutBuffer {
         while n > 0 {
             let Some(front) = self.queue.front_mut() else {
                 self.tail.advance(n);
-                return;
+                break;
             };
             if n < front.len() {
                 front.advance(n);
@@ -126,6 +127,10 @@ impl OutBuffer {
             }
             n -= front.len();
             self.queue.pop_front();
+        }
+        if self.len == 0 {
+            // Drained: hold no buffer while there is nothing to send.
+            self.tail = BytesMut::new();
         }
     }
 }
@@ -166,5 +171,23 @@ mod tests {
         let mut out = filled();
         out.advance(ZERO_COPY_MIN + 3);
         assert_eq!(out.take_all(), Bytes::from_static(b"d"));
+    }
+
+    #[test]
+    fn a_drained_buffer_holds_no_memory() {
+        let mut out = filled();
+        out.advance(out.len());
+        assert_eq!(out.tail.capacity(), 0);
+        let mut out = filled();
+        drop(out.take_all());
+        assert_eq!(out.tail.capacity(), 0);
+        let mut out = filled();
+        out.take_into(&mut Vec::new());
+        assert_eq!(out.tail.capacity(), 0);
+        // Partly written: the rest stays.
+        let mut out = filled();
+        out.advance(ZERO_COPY_MIN + 3);
+        assert_eq!(out.len(), 1);
+        assert!(out.tail.capacity() > 0);
     }
 }

@@ -11,67 +11,84 @@
 )]
 macro_rules! tcp_shim {
     (socket: $socket:ty, stream: $stream:ty, wrap: $wrap:expr) => {
+        use std::future::Future;
+
         use crate::proto::{AcceptConnection, Request};
         use crate::ws::{self, Config, Error, Rejection, Response, WebSocket};
 
         /// Connects to a `ws://` URL and performs the client handshake.
-        pub async fn connect(url: &str) -> Result<(WebSocket<$stream>, Response), Error> {
-            connect_with_config(url, Config::default()).await
+        pub fn connect(
+            url: &str,
+        ) -> impl Future<Output = Result<(WebSocket<$stream>, Response), Error>> + '_ {
+            connect_with_config(url, Config::default())
         }
 
         /// [`connect`] with a [`Config`].
-        pub async fn connect_with_config(
+        pub fn connect_with_config(
             url: &str,
             config: Config,
-        ) -> Result<(WebSocket<$stream>, Response), Error> {
-            connect_with_request(url, config, |request| request).await
+        ) -> impl Future<Output = Result<(WebSocket<$stream>, Response), Error>> + '_ {
+            connect_with_request(url, config, |request| request)
         }
 
         /// [`connect`] with a [`Config`] and a hook that completes the
         /// request before it is sent: subprotocols to offer, headers such as
         /// `Origin` or `Authorization`.
-        pub async fn connect_with_request(
+        pub fn connect_with_request(
             url: &str,
             config: Config,
             build: impl FnOnce(Request) -> Request,
-        ) -> Result<(WebSocket<$stream>, Response), Error> {
-            super::connect_with(url, config, build, |host, port| async move {
-                let socket = <$socket>::connect((host.as_str(), port)).await?;
-                socket.set_nodelay(true)?;
-                Ok($wrap(socket))
-            })
-            .await
+        ) -> impl Future<Output = Result<(WebSocket<$stream>, Response), Error>> {
+            // Boxed, like every handshake future: see `ws::client_with_config`.
+            Box::pin(super::connect_with(
+                url,
+                config,
+                build,
+                |host, port| async move {
+                    let socket = <$socket>::connect((host.as_str(), port)).await?;
+                    socket.set_nodelay(true)?;
+                    Ok($wrap(socket))
+                },
+            ))
         }
 
         /// Reads and validates the request on an accepted stream, leaving the
         /// decision (which may take async work) to the caller: see
         /// [`ws::read_request`].
-        pub async fn read_request(
+        pub fn read_request(
             socket: $socket,
             config: Config,
-        ) -> Result<ws::PendingAccept<$stream>, Error> {
-            socket.set_nodelay(true)?;
-            ws::read_request($wrap(socket), config).await
+        ) -> impl Future<Output = Result<ws::PendingAccept<$stream>, Error>> {
+            let nodelay = socket.set_nodelay(true);
+            let pending = ws::read_request($wrap(socket), config);
+            async move {
+                nodelay?;
+                pending.await
+            }
         }
 
         /// Performs the server handshake on an accepted stream, accepting
         /// any valid request.
-        pub async fn accept(socket: $socket) -> Result<WebSocket<$stream>, Error> {
-            accept_with(socket, Config::default(), |_| Ok(AcceptConnection::new())).await
+        pub fn accept(socket: $socket) -> impl Future<Output = Result<WebSocket<$stream>, Error>> {
+            accept_with(socket, Config::default(), |_| Ok(AcceptConnection::new()))
         }
 
         /// Performs the server handshake on an accepted stream; `decide`
         /// accepts or rejects the request (see [`ws::accept_with`]).
-        pub async fn accept_with<F>(
+        pub fn accept_with<F>(
             socket: $socket,
             config: Config,
             decide: F,
-        ) -> Result<WebSocket<$stream>, Error>
+        ) -> impl Future<Output = Result<WebSocket<$stream>, Error>>
         where
             F: FnOnce(&Request) -> Result<AcceptConnection, Rejection>,
         {
-            socket.set_nodelay(true)?;
-            ws::accept_with($wrap(socket), config, decide).await
+            let nodelay = socket.set_nodelay(true);
+            let handshake = ws::accept_with($wrap(socket), config, decide);
+            async move {
+                nodelay?;
+                handshake.await
+            }
         }
     };
 }

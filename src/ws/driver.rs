@@ -2,7 +2,6 @@
 //! events into messages, writing output, keepalive and close timers, and
 //! tearing the transport down at the end.
 
-use std::cell::RefCell;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -13,6 +12,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use super::error::{Error, TimeoutKind};
 use super::message::{CloseFrame, Message};
+use super::readbuf::poll_read_shared;
 use super::socket::WebSocket;
 use super::timer::Deadline;
 use crate::proto::{
@@ -25,13 +25,6 @@ const MAX_IOVECS: usize = 16;
 /// What an inbox entry costs beyond its payload, so that a flood of empty
 /// messages is bounded too.
 const INBOX_ENTRY_OVERHEAD: usize = 64;
-
-thread_local! {
-    /// One read buffer per thread, shared by every connection polled on it:
-    /// what is read is copied into the engine at once, so an idle connection
-    /// holds no read buffer at all.
-    static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
 
 /// A data message being assembled from its pieces. A message that arrives
 /// in one piece is passed on without a copy.
@@ -169,26 +162,13 @@ where
 
     /// Reads once from the stream into the engine.
     fn poll_read_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let size = self.config.read_buffer_size;
-        let io = &mut self.io;
         let conn = &mut self.conn;
-        let mut read = |buf: &mut Vec<u8>| -> Poll<io::Result<usize>> {
-            if buf.len() < size {
-                buf.resize(size, 0);
-            }
-            let n = ready!(Pin::new(&mut *io).poll_read(cx, &mut buf[..size]))?;
-            if n == 0 {
+        let polled = poll_read_shared(&mut self.io, cx, self.config.read_buffer_size, |data| {
+            if data.is_empty() {
                 conn.receive_eof();
             } else {
-                conn.receive_bytes(&buf[..n]);
+                conn.receive_bytes(data);
             }
-            Poll::Ready(Ok(n))
-        };
-        let polled = READ_BUF.with(|shared| match shared.try_borrow_mut() {
-            Ok(mut buf) => read(&mut buf),
-            // Re-entered from inside a read (a WebSocket tunnelled through
-            // another): use a buffer of our own.
-            Err(_) => read(&mut Vec::new()),
         });
         let n = ready!(polled)?;
         if n == 0 {

@@ -1,17 +1,24 @@
 //! The opening handshake over an async stream: [`client`], [`accept`] and
 //! [`accept_with`], each bounded by [`Config::handshake_timeout`].
 
+use std::future::Future;
+
 use bytes::BytesMut;
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use futures_util::io::AsyncWriteExt;
 
 use super::config::Config;
 use super::error::{Error, Rejection, TimeoutKind};
+use super::readbuf::poll_read_shared;
 use super::socket::WebSocket;
 use super::timer::timeout;
 use crate::proto::{
     AcceptConnection, Answer, Event, RejectConnection, RejectData, Request, Role, WsConnection,
 };
+
+/// How much one read takes during the handshake: a head is small, and the
+/// engine keeps whatever follows it for the frame parser.
+const HANDSHAKE_READ_SIZE: usize = 4096;
 
 /// The server's answer to a client's handshake.
 pub type Response = AcceptConnection;
@@ -26,16 +33,19 @@ async fn flush<S: AsyncWrite + Unpin>(io: &mut S, ws: &mut WsConnection) -> Resu
     Ok(())
 }
 
-/// Reads once into the engine; EOF is passed on.
-async fn fill<S: AsyncRead + Unpin>(
-    io: &mut S,
-    ws: &mut WsConnection,
-    buf: &mut [u8],
-) -> Result<(), Error> {
-    match io.read(buf).await? {
-        0 => ws.receive_eof(),
-        n => ws.receive_bytes(&buf[..n]),
-    }
+/// Reads once into the engine (through the thread's shared read buffer, so
+/// a handshake allocates no buffer of its own); EOF is passed on.
+async fn fill<S: AsyncRead + Unpin>(io: &mut S, ws: &mut WsConnection) -> Result<(), Error> {
+    std::future::poll_fn(|cx| {
+        poll_read_shared(io, cx, HANDSHAKE_READ_SIZE, |data| {
+            if data.is_empty() {
+                ws.receive_eof();
+            } else {
+                ws.receive_bytes(data);
+            }
+        })
+    })
+    .await?;
     Ok(())
 }
 
@@ -55,26 +65,34 @@ async fn fail<S: AsyncWrite + Unpin>(
 
 /// Performs the client side of the handshake on `io` with `request` and the
 /// default [`Config`]. Returns the open WebSocket and the server's response.
-pub async fn client<S>(io: S, request: Request) -> Result<(WebSocket<S>, Response), Error>
+pub fn client<S>(
+    io: S,
+    request: Request,
+) -> impl Future<Output = Result<(WebSocket<S>, Response), Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    client_with_config(io, request, Config::default()).await
+    client_with_config(io, request, Config::default())
 }
 
 /// [`client`] with a [`Config`].
-pub async fn client_with_config<S>(
+///
+/// The returned future is boxed: a task that goes on to use the WebSocket
+/// then holds a pointer, not the handshake's state, for the rest of its life.
+pub fn client_with_config<S>(
     io: S,
     request: Request,
     config: Config,
-) -> Result<(WebSocket<S>, Response), Error>
+) -> impl Future<Output = Result<(WebSocket<S>, Response), Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let limit = config.handshake_timeout;
-    timeout(limit, client_handshake(io, request, config))
-        .await
-        .unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))
+    Box::pin(async move {
+        timeout(limit, client_handshake(io, request, config))
+            .await
+            .unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))
+    })
 }
 
 async fn client_handshake<S>(
@@ -88,7 +106,6 @@ where
     let mut ws = WsConnection::with_config(Role::Client, config.protocol.clone());
     ws.send(request)?;
     flush(&mut io, &mut ws).await?;
-    let mut buf = vec![0u8; 4096];
     let mut rejection: Option<Rejection> = None;
     let mut body = BytesMut::new();
     loop {
@@ -118,7 +135,7 @@ where
             }
             Some(Ok(_)) => {}
             Some(Err(e)) => return Err(fail(&mut io, &mut ws, e).await),
-            None => fill(&mut io, &mut ws, &mut buf).await?,
+            None => fill(&mut io, &mut ws).await?,
         }
     }
     let _ = io.close().await;
@@ -129,11 +146,11 @@ where
 
 /// Performs the server side of the handshake on `io`, accepting any valid
 /// request, with the default [`Config`].
-pub async fn accept<S>(io: S) -> Result<WebSocket<S>, Error>
+pub fn accept<S>(io: S) -> impl Future<Output = Result<WebSocket<S>, Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    accept_with(io, Config::default(), |_| Ok(AcceptConnection::new())).await
+    accept_with(io, Config::default(), |_| Ok(AcceptConnection::new()))
 }
 
 /// Performs the server side of the handshake on `io`; `decide` sees the
@@ -145,26 +162,39 @@ where
 /// [`Error::Protocol`]. The handshake, including a client that sends half a
 /// request and stalls, is bounded by [`Config::handshake_timeout`]. To decide
 /// asynchronously (a database lookup, say), use [`read_request`].
-pub async fn accept_with<S, F>(io: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+///
+/// The returned future is boxed: a task that goes on to use the WebSocket
+/// then holds a pointer, not the handshake's state, for the rest of its life.
+pub fn accept_with<S, F>(
+    io: S,
+    config: Config,
+    decide: F,
+) -> impl Future<Output = Result<WebSocket<S>, Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptConnection, Rejection>,
 {
-    let pending = read_request(io, config).await?;
-    match decide(pending.request()) {
-        Ok(response) => pending.accept(response).await,
-        Err(rejection) => {
-            pending.reject(rejection.clone()).await?;
-            Err(Error::Rejected(rejection))
+    Box::pin(async move {
+        let pending = read_request(io, config).await?;
+        match decide(pending.request()) {
+            Ok(response) => pending.accept(response).await,
+            Err(rejection) => {
+                pending.reject(rejection.clone()).await?;
+                Err(Error::Rejected(rejection))
+            }
         }
-    }
+    })
 }
 
 /// Reads and validates a client's handshake request, leaving the decision
 /// to the caller: [`PendingAccept::accept`] or [`PendingAccept::reject`].
 /// Bounded by [`Config::handshake_timeout`]; invalid requests are answered
-/// (400, 426 or 431) and reported as [`Error::Protocol`].
-pub async fn read_request<S>(io: S, config: Config) -> Result<PendingAccept<S>, Error>
+/// (400, 426 or 431) and reported as [`Error::Protocol`]. The returned
+/// future is boxed, like every handshake future (see [`accept_with`]).
+pub fn read_request<S>(
+    io: S,
+    config: Config,
+) -> impl Future<Output = Result<PendingAccept<S>, Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -173,7 +203,6 @@ where
     let read = async move {
         let mut io = io;
         let mut ws = WsConnection::with_config(Role::Server, config.protocol.clone());
-        let mut buf = vec![0u8; 4096];
         loop {
             match ws.next_event() {
                 Some(Ok(Event::Request(request))) => {
@@ -187,13 +216,15 @@ where
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(fail(&mut io, &mut ws, e).await),
-                None => fill(&mut io, &mut ws, &mut buf).await?,
+                None => fill(&mut io, &mut ws).await?,
             }
         }
     };
-    timeout(limit, read)
-        .await
-        .unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))
+    Box::pin(async move {
+        timeout(limit, read)
+            .await
+            .unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))
+    })
 }
 
 /// A server handshake whose request has been read and validated, waiting

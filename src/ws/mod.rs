@@ -10,6 +10,7 @@ mod driver;
 mod error;
 mod handshake;
 mod message;
+mod readbuf;
 mod socket;
 mod split;
 mod timer;

@@ -61,7 +61,10 @@ where
 {
     /// Wraps a stream on which the handshake is already done, e.g. one
     /// upgraded by an HTTP server, with the frame engine `conn`.
-    pub fn from_connection(io: S, conn: Connection, config: Config) -> WebSocket<S> {
+    pub fn from_connection(io: S, conn: Connection, mut config: Config) -> WebSocket<S> {
+        // The offers were negotiated into `conn`; keeping them costs every
+        // connection memory for the rest of its life.
+        config.protocol.extensions = Vec::new();
         let keepalive = config.keepalive_interval.map(KeepAlive::new);
         WebSocket {
             io,
@@ -98,7 +101,9 @@ where
         self.conn.state()
     }
 
-    /// The configuration.
+    /// The configuration. Its extension offers are dropped once the
+    /// connection is open: the negotiated extensions are in
+    /// [`Self::connection`]'s config.
     pub fn config(&self) -> &Config {
         &self.config
     }
