@@ -2,6 +2,7 @@
 //! goes back unchanged; pings are answered and closes replied to by the
 //! library itself.
 
+use futures::SinkExt;
 use futures_io::{AsyncRead, AsyncWrite};
 use wsproto::DeflateConfig;
 use wsproto::ws::{Config, Error, WebSocket};
@@ -15,6 +16,11 @@ pub fn config() -> Config {
 /// Echoes until the peer closes; reading on to the stream's end lets the
 /// library finish the close handshake and drop the connection.
 ///
+/// Echoes are queued with `feed`, not flushed one by one: `recv` writes
+/// whatever is queued before it waits for input, so a burst of messages
+/// that arrived in one read is answered in one write, and a lone message is
+/// answered as soon as the next `recv` finds nothing more to read.
+///
 /// It borrows the WebSocket rather than taking it: a future that owns a
 /// large argument keeps a second copy of it in its state, so a by-value
 /// WebSocket would double what every idle connection's task holds.
@@ -26,7 +32,7 @@ where
     while let Some(message) = ws.recv().await {
         match message {
             Ok(message) if message.is_data() => {
-                if let Err(e) = ws.send(message).await {
+                if let Err(e) = ws.feed(message).await {
                     first_error.get_or_insert(e);
                 }
             }

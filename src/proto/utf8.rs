@@ -5,7 +5,9 @@
 //! each piece as it arrives, so invalid text is rejected at the frame where
 //! the bad byte appears (RFC 6455 §8.1 "fail fast"), and carries an
 //! incomplete trailing sequence (at most three bytes) into the next piece so
-//! it is never mis-decoded.
+//! it is never mis-decoded. Validation runs on `simdutf8` (SIMD, picked at
+//! run time for the CPU), several times faster than `std::str::from_utf8`
+//! on non-ASCII text.
 
 use bytes::{Bytes, BytesMut};
 
@@ -54,16 +56,25 @@ impl Utf8Stream {
     }
 
     fn feed_aligned(&mut self, piece: Bytes) -> Result<Bytes, InvalidUtf8> {
-        match std::str::from_utf8(&piece) {
-            Ok(_) => Ok(piece),
+        // The common case, whole characters only, at SIMD speed.
+        if simdutf8::basic::from_utf8(&piece).is_ok() {
+            return Ok(piece);
+        }
+        // Invalid, or cut inside its last character: judge the whole
+        // characters and the (at most three byte) remainder apart.
+        let boundary = last_char_start(&piece).ok_or(InvalidUtf8)?;
+        let (whole, tail) = piece.split_at(boundary);
+        if simdutf8::basic::from_utf8(whole).is_err() {
+            return Err(InvalidUtf8);
+        }
+        match std::str::from_utf8(tail) {
             Err(e) if e.error_len().is_none() => {
-                let valid = e.valid_up_to();
-                let tail = &piece[valid..];
                 self.carry[..tail.len()].copy_from_slice(tail);
                 self.carry_len = tail.len() as u8;
-                Ok(piece.slice(..valid))
+                Ok(piece.slice(..boundary))
             }
-            Err(_) => Err(InvalidUtf8),
+            // Both halves valid would make the piece valid: it is not.
+            _ => Err(InvalidUtf8),
         }
     }
 
@@ -78,6 +89,13 @@ impl Utf8Stream {
         self.carry_len = 0;
         if incomplete { Err(InvalidUtf8) } else { Ok(()) }
     }
+}
+
+/// Where the last character of `bytes` starts: the last byte that is not a
+/// continuation byte, looking no further back than a character is long.
+fn last_char_start(bytes: &[u8]) -> Option<usize> {
+    let from = bytes.len().saturating_sub(4);
+    (from..bytes.len()).rev().find(|&i| bytes[i] & 0xc0 != 0x80)
 }
 
 /// The length of the sequence that a valid lead byte starts.
@@ -175,5 +193,36 @@ mod tests {
             s.feed(Bytes::from_static(&[0x82, 0xac, 0xff])),
             Err(InvalidUtf8)
         );
+    }
+
+    #[test]
+    fn agrees_with_std_on_every_split_of_random_bytes() {
+        // Random bytes biased towards UTF-8's interesting values, so valid
+        // text, truncated characters and every kind of bad byte all occur.
+        let alphabet = [
+            b'a', b'z', 0x7f, 0x80, 0x8f, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef,
+            0xf0, 0xf4, 0xf5, 0xff,
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let len = (next() % 12) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let expected = std::str::from_utf8(&bytes).is_ok();
+            for i in 0..=len {
+                let got = feed_all(&[&bytes[..i], &bytes[i..]]);
+                assert_eq!(got.is_ok(), expected, "{bytes:x?} split at {i}");
+                if let Ok(text) = got {
+                    assert_eq!(text.as_bytes(), &bytes[..]);
+                }
+            }
+        }
     }
 }
