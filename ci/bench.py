@@ -186,7 +186,10 @@ def echo_run(a, server, size, conns, mode, warmup, duration):
                       timeout=warmup + duration + 60 + conns / 10)
     finally:
         server.stop()
-    return {k: float(v) for k, v in out.items()}
+    out = {k: float(v) for k, v in out.items()}
+    if out.get("msgs") and "server_cpu" in out:
+        out["server_us_per_msg"] = out["server_cpu"] * out["secs"] / out["msgs"] * 1e6
+    return out
 
 
 def idle_memory(a, server):
@@ -320,13 +323,15 @@ def main():
     print(f"\n`*`: the loadgen used at least {LOADGEN_BUSY:.0%} of its core, so that "
           "figure may be bounded by the loadgen rather than the server.\n")
 
-    print("## CPU in the measured window (% of one core: server / loadgen, median)\n")
+    print("## CPU in the measured window (server / loadgen, % of one core; and the "
+          "server's CPU time per message, µs; medians)\n")
     rows = []
     for cell in cells:
         row = [size_label(cell[0]), str(cell[1]), cell[2]]
         for name in a.servers:
             s, l = median(cell, name, "server_cpu"), median(cell, name, "loadgen_cpu")
-            row.append("FAIL" if s is None else f"{s:.0%} / {l:.0%}")
+            us = median(cell, name, "server_us_per_msg")
+            row.append("FAIL" if s is None else f"{s:.0%} / {l:.0%}, {us:,.2f} µs")
         rows.append(row)
     print(table(["payload", "conns", "mode", *a.servers], rows, "rrl" + "r" * len(a.servers)))
     print()

@@ -5,16 +5,22 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
+use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::frame::Parser;
 
 /// Echoes received by all connections since the start.
 pub static ECHOES: AtomicU64 = AtomicU64::new(0);
+
+/// How much is read at once when large echoes are expected: enough for a
+/// header and little of the payload after it, which is discarded instead.
+const HEAD_READ: usize = 64;
 
 thread_local! {
     /// The one read buffer every connection on the thread reads into.
@@ -77,19 +83,56 @@ impl Driver {
 
     /// Reads once; `Ready` with the number of echoes completed.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.parser.large() && self.parser.to_skip() > 0 {
+            return self.poll_discard(cx);
+        }
         READ_BUF.with_borrow_mut(|buf| {
-            let mut buf = ReadBuf::new(buf);
+            let len = if self.parser.large() {
+                HEAD_READ
+            } else {
+                buf.len()
+            };
+            let mut buf = ReadBuf::new(&mut buf[..len]);
             ready!(Pin::new(&mut self.stream).poll_read(cx, &mut buf))?;
             if buf.filled().is_empty() {
-                let closed = io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the server closed the connection",
-                );
-                return Poll::Ready(Err(closed));
+                return Poll::Ready(Err(closed()));
             }
             Poll::Ready(self.parser.feed(buf.filled()))
         })
     }
+
+    /// Drops the rest of the current payload, or as much of it as has
+    /// arrived, in the kernel (`recv` with `MSG_TRUNC` copies nothing out);
+    /// `Ready` with the number of echoes completed.
+    fn poll_discard(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let fd = self.stream.as_raw_fd();
+        let want = usize::try_from(self.parser.to_skip()).unwrap_or(usize::MAX);
+        loop {
+            ready!(self.stream.poll_read_ready(cx))?;
+            let discarded = self.stream.try_io(Interest::READABLE, || {
+                // SAFETY: given MSG_TRUNC, a TCP socket discards the bytes
+                // (tcp(7)) and writes nothing to the buffer, here null.
+                let flags = libc::MSG_TRUNC | libc::MSG_DONTWAIT;
+                let n = unsafe { libc::recv(fd, ptr::null_mut(), want, flags) };
+                usize::try_from(n).map_err(|_| io::Error::last_os_error())
+            });
+            return Poll::Ready(match discarded {
+                Ok(0) => Err(closed()),
+                Ok(n) => self.parser.skipped(n.min(want)),
+                // try_io cleared the readiness: poll_read_ready waits now.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => Err(e),
+            });
+        }
+    }
+}
+
+/// The error for a connection the server closed.
+fn closed() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the server closed the connection",
+    )
 }
 
 impl Future for Driver {

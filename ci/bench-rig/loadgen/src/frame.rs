@@ -7,6 +7,11 @@ use std::io;
 /// the server unmasks each frame all the same.
 const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
+/// From this payload size on, echoes are read header first and their
+/// payloads discarded by the kernel (see the driver), as copying them out
+/// costs more than the extra system call.
+const DISCARD_MIN: u64 = 16 << 10;
+
 const OP_CONTINUATION: u8 = 0x0;
 const OP_TEXT: u8 = 0x1;
 const OP_BINARY: u8 = 0x2;
@@ -82,12 +87,9 @@ impl Parser {
         let mut done = 0;
         while !data.is_empty() {
             if self.skip > 0 {
-                let n = self.skip.min(data.len() as u64);
-                self.skip -= n;
-                data = &data[n as usize..];
-                if self.skip == 0 {
-                    done += self.end_frame()?;
-                }
+                let n = self.skip.min(data.len() as u64) as usize;
+                done += self.skipped(n)?;
+                data = &data[n..];
                 continue;
             }
             let take = (self.head_needed() - self.head_len).min(data.len());
@@ -102,6 +104,28 @@ impl Parser {
             }
         }
         Ok(done)
+    }
+
+    /// Payload bytes of the current frame not yet seen.
+    pub fn to_skip(&self) -> u64 {
+        self.skip
+    }
+
+    /// Accounts for `n` payload bytes (at most [`Parser::to_skip`]) passed
+    /// over without being looked at, returning the echoes that completed.
+    pub fn skipped(&mut self, n: usize) -> io::Result<usize> {
+        self.skip -= n as u64;
+        if self.skip == 0 {
+            self.end_frame()
+        } else {
+            Ok(0)
+        }
+    }
+
+    /// Whether the echoes expected are large enough to skip their payloads
+    /// in the kernel rather than read them.
+    pub fn large(&self) -> bool {
+        self.expect_len >= DISCARD_MIN
     }
 
     /// The length of the header being gathered, as far as is known yet.
