@@ -29,19 +29,26 @@ SERVERS = {
 }
 MODES = ("pingpong", "pipelined")
 PROFILES = {
-    # CI runs this one: about 1.5 minutes after the build.
+    # CI runs this one: about 70 s after the build.
     "smoke": dict(sizes=[16, 64 << 10], conns=[1, 16], modes=list(MODES),
                   reps=1, warmup=0.25, duration=1.0, idle=500),
-    # The whole matrix: about 18 minutes.
+    # The whole matrix: about 16 minutes.
     "full": dict(sizes=[16, 1 << 10, 64 << 10, 1 << 20], conns=[1, 16, 256],
                  modes=list(MODES), reps=3, warmup=0.5, duration=1.5, idle=2000),
 }
-SERVER_CPU, LOADGEN_CPU = "0", "1"
+# The server and the loadgen each get a CPU of their own (the first two this
+# process may use); with a single CPU they share it.
+_cpus = sorted(os.sched_getaffinity(0))
+SERVER_CPU, LOADGEN_CPU = str(_cpus[0]), str(_cpus[min(1, len(_cpus) - 1)])
 LOADGEN_BUSY = 0.9  # loadgen CPU share from which a figure is flagged
 
 
 class Failure(Exception):
     """A server or loadgen failure, with what is known about it."""
+
+
+class StartFailure(Failure):
+    """A server that did not start listening: nothing can be measured."""
 
 
 def parse_args():
@@ -102,10 +109,13 @@ def listening(port):
 
 
 def vm_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError as e:
+        raise Failure(f"reading the server's VmRSS: {e}")
     raise Failure(f"no VmRSS for pid {pid}")
 
 
@@ -120,6 +130,7 @@ class Server:
     def start(self):
         self.port = free_port()
         log = open(self.log_path, "ab")
+        self.log_start = log.tell()
         log.write(f"--- start on port {self.port}\n".encode())
         log.flush()
         self.proc = subprocess.Popen(
@@ -129,21 +140,31 @@ class Server:
         deadline = time.monotonic() + 10
         while not listening(self.port):
             if self.proc.poll() is not None:
-                raise Failure(f"{self.name} exited with code {self.proc.returncode} "
-                              f"before listening{self.log_tail()}")
+                raise StartFailure(f"{self.name} {self.exit_note()} before listening"
+                              f"{self.log_tail()}")
             if time.monotonic() > deadline:
                 self.kill()
-                raise Failure(f"{self.name} did not listen on port {self.port} "
+                raise StartFailure(f"{self.name} did not listen on port {self.port} "
                               f"within 10 s{self.log_tail()}")
             time.sleep(0.02)
 
     def stop(self):
         """Ends the server; a Failure if it had already died."""
-        code = self.proc.poll()
-        if code is not None:
-            raise Failure(f"{self.name} died during the run (exit code {code})"
-                          f"{self.log_tail()}")
+        if self.proc.poll() is not None:
+            raise Failure(f"{self.name} {self.exit_note()} during the run{self.log_tail()}")
         self.kill()
+
+    def failed(self, e):
+        """`e` (a loadgen failure) with the server's fate and log added;
+        the server is ended."""
+        time.sleep(0.1)  # a crashing server may still be on its way out
+        died = "" if self.proc.poll() is None else f"; {self.name} {self.exit_note()}"
+        self.kill()
+        return Failure(f"{e}{died}{self.log_tail()}")
+
+    def exit_note(self):
+        code = self.proc.returncode
+        return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
 
     def kill(self):
         if self.proc.poll() is None:
@@ -155,8 +176,10 @@ class Server:
                 self.proc.wait()
 
     def log_tail(self, lines=5):
+        """The last lines the server logged since it was started."""
         try:
             with open(self.log_path, errors="replace") as f:
+                f.seek(self.log_start)
                 tail = f.read().splitlines()[-lines:]
         except OSError:
             return ""
@@ -172,7 +195,7 @@ def loadgen(a, server, *args, timeout):
         raise Failure(f"loadgen against {server.name} timed out after {timeout} s")
     if r.returncode != 0:
         raise Failure(f"loadgen against {server.name} failed (exit code {r.returncode}): "
-                      f"{r.stderr.strip()}{server.log_tail()}")
+                      f"{r.stderr.strip()}")
     return dict(kv.split("=", 1) for kv in r.stdout.split())
 
 
@@ -184,8 +207,9 @@ def echo_run(a, server, size, conns, mode, warmup, duration):
                       "--inflight", a.inflight, "--warmup", warmup, "--duration", duration,
                       "--server-pid", server.proc.pid, *(["--text"] if a.text else []),
                       timeout=warmup + duration + 60 + conns / 10)
-    finally:
-        server.stop()
+    except Failure as e:
+        raise server.failed(e)
+    server.stop()
     out = {k: float(v) for k, v in out.items()}
     if out.get("msgs") and "server_cpu" in out:
         out["server_us_per_msg"] = out["server_cpu"] * out["secs"] / out["msgs"] * 1e6
@@ -213,9 +237,10 @@ def idle_memory(a, server):
         _, err = p.communicate(timeout=30)
         if not ready.startswith("ready") or p.returncode != 0:
             raise Failure(f"loadgen (idle) against {server.name} failed "
-                          f"(exit code {p.returncode}): {err.strip()}{server.log_tail()}")
-    finally:
-        server.stop()
+                          f"(exit code {p.returncode}): {err.strip()}")
+    except Failure as e:
+        raise server.failed(e)
+    server.stop()
     return before, after
 
 
@@ -278,9 +303,9 @@ def main():
                 label = f"rep {rep + 1} {size_label(size)} x {conns} {mode} {name}"
                 try:
                     out = echo_run(a, servers[name], size, conns, mode, a.warmup, a.duration)
+                except StartFailure as e:
+                    sys.exit(f"bench: {e}")
                 except Failure as e:
-                    if "before listening" in str(e) or "did not listen" in str(e):
-                        sys.exit(f"bench: {e}")
                     failures.append((cell, name, str(e)))
                     print(f"[{done}/{runs}] {label}: FAILED\n  {e}", file=sys.stderr, flush=True)
                     continue

@@ -55,7 +55,7 @@ fn main() -> ExitCode {
 async fn run(args: Args) -> io::Result<()> {
     let conns = connect_all(&args).await?;
     if args.mode == Mode::Idle {
-        return hold(&args, conns.len()).await;
+        return hold(&args, &conns).await;
     }
     let (frames, frame_len) = frame::build(args.size, args.text, args.window());
     let frames: &'static [u8] = frames.leak();
@@ -70,19 +70,19 @@ async fn run(args: Args) -> io::Result<()> {
             }
         });
     }
+    // What is counted at each end of the measured window.
+    let snapshot = || {
+        let cpu = (
+            cpu::seconds(None),
+            args.server_pid.and_then(|p| cpu::seconds(Some(p))),
+        );
+        (Instant::now(), ECHOES.load(Ordering::Relaxed), cpu)
+    };
     tokio::time::sleep(args.warmup).await;
-    let (start, echoes0) = (Instant::now(), ECHOES.load(Ordering::Relaxed));
-    let (own0, server0) = (
-        cpu::seconds(None),
-        args.server_pid.and_then(|p| cpu::seconds(Some(p))),
-    );
+    let (t0, echoes0, (own0, server0)) = snapshot();
     tokio::time::sleep(args.duration).await;
-    let echoes = ECHOES.load(Ordering::Relaxed) - echoes0;
-    let secs = start.elapsed().as_secs_f64();
-    let (own1, server1) = (
-        cpu::seconds(None),
-        args.server_pid.and_then(|p| cpu::seconds(Some(p))),
-    );
+    let (t1, echoes1, (own1, server1)) = snapshot();
+    let (echoes, secs) = (echoes1 - echoes0, (t1 - t0).as_secs_f64());
     let mut line = format!(
         "msgs_per_sec={:.1} msgs={echoes} secs={secs:.3}",
         echoes as f64 / secs
@@ -117,8 +117,8 @@ async fn connect_all(args: &Args) -> io::Result<Vec<(TcpStream, Vec<u8>)>> {
 
 /// Idle mode: says `ready`, then keeps the connections open, without
 /// traffic, for `--hold` or until stdin closes.
-async fn hold(args: &Args, conns: usize) -> io::Result<()> {
-    println!("ready conns={conns}");
+async fn hold(args: &Args, conns: &[(TcpStream, Vec<u8>)]) -> io::Result<()> {
+    println!("ready conns={}", conns.len());
     io::stdout().flush()?;
     match args.hold {
         Some(hold) => tokio::time::sleep(hold).await,
