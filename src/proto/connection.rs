@@ -147,6 +147,13 @@ impl Connection {
         self.eof = true;
     }
 
+    /// Payload bytes of the frame being received that have not been
+    /// reported yet (0 between frames): lets a caller that joins a
+    /// message's pieces size its buffer once.
+    pub fn incoming_frame_remaining(&self) -> u64 {
+        self.rx_frame.as_ref().map_or(0, |f| f.remaining)
+    }
+
     /// How many received bytes wait to be parsed.
     pub fn buffered_input(&self) -> usize {
         self.in_buf.len()

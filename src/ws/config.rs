@@ -43,7 +43,7 @@ impl Default for Config {
         Config {
             protocol: proto::Config::default(),
             write_buffer_high_water: 64 << 10,
-            read_buffer_size: 64 << 10,
+            read_buffer_size: 256 << 10,
             read_ahead_limit: 1 << 20,
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(20),

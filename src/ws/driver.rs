@@ -44,13 +44,21 @@ impl Partial {
         }
     }
 
-    fn push(&mut self, data: Bytes) {
+    /// Adds a piece; `more` is how much of its frame is still to come, so
+    /// the joined buffer is sized once instead of doubling its way there.
+    fn push(&mut self, data: Bytes, more: u64) {
         if self.first.is_none() && self.joined.is_empty() {
             self.first = Some(data);
             return;
         }
+        let have = self.first.as_ref().map_or(0, Bytes::len) + self.joined.len() + data.len();
+        if self.joined.capacity() - self.joined.len() < data.len() {
+            // At most four times what arrived: a peer's claim alone never
+            // sizes an allocation.
+            let more = usize::try_from(more).unwrap_or(usize::MAX).min(4 * have);
+            self.joined.reserve(have - self.joined.len() + more);
+        }
         if let Some(first) = self.first.take() {
-            self.joined.reserve(first.len() + data.len());
             self.joined.extend_from_slice(&first);
         }
         self.joined.extend_from_slice(&data);
@@ -202,16 +210,18 @@ where
         };
         match event {
             Event::TextMessage(m) => {
+                let more = self.conn.incoming_frame_remaining();
                 self.partial
                     .get_or_insert_with(|| Partial::new(true))
-                    .push(m.data.into_bytes());
+                    .push(m.data.into_bytes(), more);
                 m.message_finished
                     .then(|| Ok(self.partial.take().expect("message in progress").finish()))
             }
             Event::BytesMessage(m) => {
+                let more = self.conn.incoming_frame_remaining();
                 self.partial
                     .get_or_insert_with(|| Partial::new(false))
-                    .push(m.data);
+                    .push(m.data, more);
                 m.message_finished
                     .then(|| Ok(self.partial.take().expect("message in progress").finish()))
             }

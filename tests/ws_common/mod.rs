@@ -83,7 +83,7 @@ pub struct Smol;
 #[cfg(feature = "smol")]
 impl Rt for Smol {
     const NAME: &'static str = "smol";
-    type Stream = smol::net::TcpStream;
+    type Stream = wsproto::rt::smol::TcpStream;
     type Listener = smol::net::TcpListener;
 
     fn block_on<T>(f: impl Future<Output = T>) -> T {
@@ -101,17 +101,17 @@ impl Rt for Smol {
         (l, addr)
     }
     async fn accept_tcp(l: &Self::Listener) -> Self::Stream {
-        l.accept().await.unwrap().0
+        l.accept().await.unwrap().0.into()
     }
     async fn accept(l: &Self::Listener) -> Result<WebSocket<Self::Stream>, Error> {
-        wsproto::rt::smol::accept(Self::accept_tcp(l).await).await
+        wsproto::rt::smol::accept(l.accept().await.unwrap().0).await
     }
     async fn accept_with(
         l: &Self::Listener,
         config: Config,
         decide: Decide,
     ) -> Result<WebSocket<Self::Stream>, Error> {
-        wsproto::rt::smol::accept_with(Self::accept_tcp(l).await, config, decide).await
+        wsproto::rt::smol::accept_with(l.accept().await.unwrap().0, config, decide).await
     }
     async fn connect(url: &str) -> Result<(WebSocket<Self::Stream>, Response), Error> {
         wsproto::rt::smol::connect(url).await
@@ -123,7 +123,7 @@ impl Rt for Smol {
         wsproto::rt::smol::connect_with_config(url, config).await
     }
     async fn dial(addr: SocketAddr) -> Self::Stream {
-        smol::net::TcpStream::connect(addr).await.unwrap()
+        smol::net::TcpStream::connect(addr).await.unwrap().into()
     }
 }
 
