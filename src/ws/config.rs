@@ -17,7 +17,7 @@ pub struct Config {
     /// output is stuck coalesce into one, so a peer that does not read
     /// cannot make them pile up.
     pub write_buffer_high_water: usize,
-    /// The size of each read from the socket (default 64 KiB). The read
+    /// The size of each read from the socket (default 256 KiB). The read
     /// buffer is shared by the connections polled on a thread, so an idle
     /// connection holds none.
     pub read_buffer_size: usize,
