@@ -32,16 +32,21 @@ pub struct Args {
     pub hold: Option<Duration>,
     /// A process whose CPU use in the measured window is reported.
     pub server_pid: Option<u32>,
+    /// CPUs whose use by other processes (than this one and the server) in
+    /// the measured window is reported.
+    pub cpus: Vec<usize>,
 }
 
 pub const USAGE: &str = "\
 usage: loadgen --url ws://HOST:PORT/PATH [--conns N] [--size BYTES]
                [--mode pingpong|pipelined|idle] [--inflight N]
                [--warmup SECS] [--duration SECS] [--text]
-               [--hold SECS] [--server-pid PID]
+               [--hold SECS] [--server-pid PID [--cpus LIST]]
 
 pingpong/pipelined print one line after the measured window:
-  msgs_per_sec=... msgs=... secs=... loadgen_cpu=... [server_cpu=...]
+  msgs_per_sec=... msgs=... secs=... loadgen_cpu=... [server_cpu=... [others_cpu=...]]
+(CPU use in cores: others_cpu is what the CPUs in --cpus spent on other
+processes, or lost to the hypervisor.)
 idle opens the connections, prints `ready conns=N`, then holds them until
 stdin closes (or for --hold SECS).";
 
@@ -60,6 +65,7 @@ impl Args {
             text: false,
             hold: None,
             server_pid: None,
+            cpus: Vec::new(),
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -80,6 +86,12 @@ impl Args {
                 "--duration" => args.duration = seconds(&flag, &value)?,
                 "--hold" => args.hold = Some(seconds(&flag, &value)?),
                 "--server-pid" => args.server_pid = Some(number(&flag, &value)?),
+                "--cpus" => {
+                    args.cpus = value
+                        .split(',')
+                        .map(|cpu| number(&flag, cpu))
+                        .collect::<Result<_, _>>()?
+                }
                 "--mode" => {
                     args.mode = match value.as_str() {
                         "pingpong" => Mode::Pingpong,

@@ -70,32 +70,62 @@ async fn run(args: Args) -> io::Result<()> {
             }
         });
     }
-    // What is counted at each end of the measured window.
-    let snapshot = || {
-        let cpu = (
-            cpu::seconds(None),
-            args.server_pid.and_then(|p| cpu::seconds(Some(p))),
-        );
-        (Instant::now(), ECHOES.load(Ordering::Relaxed), cpu)
-    };
     tokio::time::sleep(args.warmup).await;
-    let (t0, echoes0, (own0, server0)) = snapshot();
+    let start = Snapshot::take(&args);
     tokio::time::sleep(args.duration).await;
-    let (t1, echoes1, (own1, server1)) = snapshot();
-    let (echoes, secs) = (echoes1 - echoes0, (t1 - t0).as_secs_f64());
-    let mut line = format!(
-        "msgs_per_sec={:.1} msgs={echoes} secs={secs:.3}",
-        echoes as f64 / secs
-    );
-    if let (Some(a), Some(b)) = (own0, own1) {
-        line += &format!(" loadgen_cpu={:.2}", (b - a) / secs);
-    }
-    if let (Some(a), Some(b)) = (server0, server1) {
-        line += &format!(" server_cpu={:.2}", (b - a) / secs);
-    }
+    let line = Snapshot::take(&args).report(&start);
     println!("{line}");
     // The drivers never finish on their own; the process ends here.
     std::process::exit(0)
+}
+
+/// What is counted at each end of the measured window.
+struct Snapshot {
+    at: Instant,
+    echoes: u64,
+    /// CPU seconds used by this process so far.
+    own: Option<f64>,
+    /// CPU seconds used by the server so far (with `--server-pid`).
+    server: Option<f64>,
+    /// Busy seconds of the watched CPUs so far (with `--cpus`).
+    busy: Option<f64>,
+}
+
+impl Snapshot {
+    fn take(args: &Args) -> Snapshot {
+        Snapshot {
+            at: Instant::now(),
+            echoes: ECHOES.load(Ordering::Relaxed),
+            own: cpu::seconds(None),
+            server: args.server_pid.and_then(|pid| cpu::seconds(Some(pid))),
+            busy: match args.cpus.as_slice() {
+                [] => None,
+                cpus => cpu::busy_seconds(cpus),
+            },
+        }
+    }
+
+    /// The result line for the window from `start` to this snapshot.
+    fn report(&self, start: &Snapshot) -> String {
+        let secs = (self.at - start.at).as_secs_f64();
+        let echoes = self.echoes - start.echoes;
+        let share = |end: Option<f64>, start: Option<f64>| Some((end? - start?) / secs);
+        let (own, server) = (share(self.own, start.own), share(self.server, start.server));
+        let mut line = format!(
+            "msgs_per_sec={:.1} msgs={echoes} secs={secs:.3}",
+            echoes as f64 / secs
+        );
+        if let Some(own) = own {
+            line += &format!(" loadgen_cpu={own:.2}");
+        }
+        if let Some(server) = server {
+            line += &format!(" server_cpu={server:.2}");
+        }
+        if let (Some(own), Some(server), Some(busy)) = (own, server, share(self.busy, start.busy)) {
+            line += &format!(" others_cpu={:.2}", (busy - own - server).max(0.0));
+        }
+        line
+    }
 }
 
 /// Opens `args.conns` connections, `CONNECT_BATCH` handshakes at a time.
