@@ -1,0 +1,188 @@
+//! Unit tests of [`Connection`]'s buffers: what it keeps, gathers and lets go.
+
+use super::*;
+use crate::proto::events::{BytesMessage, TextMessage};
+
+#[test]
+fn parsed_input_leaves_no_buffer_behind() {
+    let mut client = Connection::new(Role::Client, Vec::new());
+    let mut server = Connection::new(Role::Server, Vec::new());
+    client
+        .send(BytesMessage::new(Bytes::from_static(b"hello")))
+        .unwrap();
+    let wire = client.bytes_to_send();
+    // Half a frame: the buffer is kept for the rest.
+    server.receive_bytes(&wire[..4]);
+    assert!(server.next_event().is_none());
+    assert!(server.in_buf.capacity() > 0);
+    server.receive_bytes(&wire[4..]);
+    let event = server.next_event().unwrap().unwrap();
+    assert!(matches!(event, Event::BytesMessage(m) if m.data == "hello"));
+    assert!(server.next_event().is_none());
+    assert_eq!(server.in_buf.capacity(), 0);
+    assert_eq!(client.out.len(), 0);
+}
+
+/// A deterministic xorshift stream for split points.
+fn rng(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed | 1;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
+/// Feeds `wire` in the given piece sizes and joins each message's
+/// pieces: (text?, payload) per message, pings as (None, payload), and
+/// how many binary pieces were reported.
+fn feed(server: &mut Connection, wire: &[u8], sizes: &mut impl FnMut() -> usize) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut current = Vec::new();
+    let mut rest = wire;
+    while !rest.is_empty() {
+        let n = sizes().clamp(1, rest.len());
+        server.receive_bytes(&rest[..n]);
+        rest = &rest[n..];
+        while let Some(event) = server.next_event() {
+            match event.unwrap() {
+                Event::BytesMessage(m) => {
+                    parsed.pieces += 1;
+                    current.extend_from_slice(&m.data);
+                    if m.message_finished {
+                        parsed
+                            .messages
+                            .push((Some(false), std::mem::take(&mut current)));
+                    }
+                }
+                Event::TextMessage(m) => {
+                    current.extend_from_slice(m.data.as_str().as_bytes());
+                    if m.message_finished {
+                        parsed
+                            .messages
+                            .push((Some(true), std::mem::take(&mut current)));
+                    }
+                }
+                Event::Ping(p) => parsed.messages.push((None, p.payload.to_vec())),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    parsed
+}
+
+/// A message as (text?, payload), or a ping as (None, payload).
+type Reported = (Option<bool>, Vec<u8>);
+
+#[derive(Debug, Default, PartialEq)]
+struct Parsed {
+    messages: Vec<Reported>,
+    /// Pieces of binary messages.
+    pieces: usize,
+}
+
+/// A client's frames: binary and text (multi-byte) messages of many
+/// sizes, some fragmented, with pings between fragments.
+fn client_wire() -> (Vec<u8>, Vec<Reported>) {
+    let mut client = Connection::new(Role::Client, Vec::new());
+    let mut want = Vec::new();
+    for (i, len) in [0usize, 1, 125, 126, 65535, 65536, 200_000, 7, 70_000]
+        .iter()
+        .enumerate()
+    {
+        let data: Vec<u8> = (0..*len).map(|j| (j * 31 + i) as u8).collect();
+        client.send(BytesMessage::new(data.clone())).unwrap();
+        want.push((Some(false), data));
+    }
+    let text = "zł€𝄞".repeat(9000);
+    client.send(TextMessage::new(text.clone())).unwrap();
+    want.push((Some(true), text.into_bytes()));
+    // Fragmented, a ping in the middle.
+    let (a, b) = (vec![1u8; 40_000], vec![2u8; 90_000]);
+    client
+        .send(BytesMessage {
+            data: Bytes::from(a.clone()),
+            frame_finished: true,
+            message_finished: false,
+        })
+        .unwrap();
+    client.send(Ping::new(Bytes::from_static(b"p"))).unwrap();
+    client.send(BytesMessage::new(b.clone())).unwrap();
+    want.push((None, b"p".to_vec()));
+    want.push((Some(false), [a, b].concat()));
+    (client.bytes_to_send().to_vec(), want)
+}
+
+#[test]
+fn whole_frames_report_what_pieces_report_in_one_piece_per_binary_frame() {
+    let (wire, want) = client_wire();
+    // Nine single-frame binary messages and one of two frames.
+    let binary_frames = 11;
+    for seed in 1..40u64 {
+        let mut next = rng(seed);
+        let max = [1usize, 7, 1000, 70_000, 300_000][seed as usize % 5];
+        let mut sizes = || (next() as usize % max) + 1;
+        let mut whole = Connection::new(Role::Server, Vec::new());
+        whole.set_whole_frames(true);
+        let got = feed(&mut whole, &wire, &mut sizes);
+        assert_eq!(got.messages, want, "seed {seed}");
+        assert_eq!(
+            got.pieces, binary_frames,
+            "seed {seed}: one piece per frame"
+        );
+        assert_eq!(whole.gathered.capacity(), 0);
+        let mut piecewise = Connection::new(Role::Server, Vec::new());
+        let mut next = rng(seed);
+        let mut sizes = || (next() as usize % max) + 1;
+        assert_eq!(feed(&mut piecewise, &wire, &mut sizes).messages, want);
+    }
+}
+
+#[test]
+fn a_gathered_frame_grows_with_what_arrives_not_with_its_header() {
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client.send(BytesMessage::new(vec![7u8; 8 << 20])).unwrap();
+    let wire = client.bytes_to_send();
+    let mut server = Connection::new(Role::Server, Vec::new());
+    server.set_whole_frames(true);
+    server.receive_bytes(&wire[..1000]);
+    assert!(server.next_event().is_none());
+    assert!(
+        server.gathered.capacity() <= 1000 + GATHER_FIRST,
+        "{}",
+        server.gathered.capacity()
+    );
+    server.receive_bytes(&wire[1000..300_000]);
+    assert!(server.next_event().is_none());
+    assert!(
+        server.gathered.capacity() <= 5 * 300_000,
+        "{}",
+        server.gathered.capacity()
+    );
+    server.receive_bytes(&wire[300_000..]);
+    match server.next_event() {
+        Some(Ok(Event::BytesMessage(m))) => {
+            assert!(m.frame_finished && m.message_finished);
+            assert!(m.data.len() == 8 << 20 && m.data.iter().all(|&b| b == 7));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn eof_inside_a_gathered_frame_is_1006_and_frees_it() {
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client.send(BytesMessage::new(vec![7u8; 100_000])).unwrap();
+    let wire = client.bytes_to_send();
+    let mut server = Connection::new(Role::Server, Vec::new());
+    server.set_whole_frames(true);
+    server.receive_bytes(&wire[..50_000]);
+    assert!(server.next_event().is_none());
+    server.receive_eof();
+    match server.next_event() {
+        Some(Ok(Event::CloseConnection(c))) => assert_eq!(c.code, CloseCode::ABNORMAL_CLOSURE),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(server.gathered.capacity(), 0);
+}
