@@ -31,10 +31,10 @@ MODES = ("pingpong", "pipelined")
 PROFILES = {
     # CI runs this one: about 70 s after the build.
     "smoke": dict(sizes=[16, 64 << 10], conns=[1, 16], modes=list(MODES),
-                  reps=1, warmup=0.25, duration=1.0, idle=500),
+                  reps=1, warmup=0.25, duration=1.0, idle=500, retries=1),
     # The whole matrix: about 16 minutes.
     "full": dict(sizes=[16, 1 << 10, 64 << 10, 1 << 20], conns=[1, 16, 256],
-                 modes=list(MODES), reps=3, warmup=0.5, duration=1.5, idle=2000),
+                 modes=list(MODES), reps=3, warmup=0.5, duration=1.5, idle=2000, retries=2),
 }
 # The server and the loadgen each get a CPU of their own (the first two this
 # process may use); with a single CPU they share it.
@@ -69,9 +69,9 @@ def parse_args():
     p.add_argument("--idle-conns", type=int,
                    help="idle connections for the memory table (0: skip it)")
     p.add_argument("--text", action="store_true", help="send text messages, not binary")
-    p.add_argument("--retries", type=int, default=2,
+    p.add_argument("--retries", type=int,
                    help="times a run is repeated while other processes take more than "
-                        f"{DISTURBED:.0%} of a core from the two CPUs (2)")
+                        f"{DISTURBED * 100:.0f}%% of a core from the two CPUs (smoke 1, full 2)")
     p.add_argument("--examples", required=True, help=argparse.SUPPRESS)
     p.add_argument("--rig", required=True, help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -82,7 +82,7 @@ def parse_args():
     a.conns = ints(a.conns) if a.conns else profile["conns"]
     a.modes = a.modes.split(",") if a.modes else profile["modes"]
     a.servers = a.servers.split(",") if a.servers else list(SERVERS)
-    for key in ("reps", "warmup", "duration"):
+    for key in ("reps", "warmup", "duration", "retries"):
         if getattr(a, key) is None:
             setattr(a, key, profile[key])
     if a.idle_conns is None:
