@@ -39,6 +39,9 @@ pub struct Driver {
     /// Where in a frame the next byte written comes from.
     at: usize,
     parser: Parser,
+    /// Why writing failed: reading goes on, as what the server sent before
+    /// it stopped (a close frame, say) tells more.
+    write_error: Option<io::Error>,
 }
 
 impl Driver {
@@ -61,7 +64,16 @@ impl Driver {
             owed: frames.len(),
             at: 0,
             parser,
+            write_error: None,
         })
+    }
+
+    /// The read error `e`, with the write error that came first if any.
+    fn explain(&mut self, e: io::Error) -> io::Error {
+        match self.write_error.take() {
+            None => e,
+            Some(w) => io::Error::new(w.kind(), format!("writing: {w}; then reading: {e}")),
+        }
     }
 
     /// Writes while the socket takes bytes; `Pending` once it does not (or
@@ -141,12 +153,17 @@ impl Future for Driver {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         loop {
-            if let Poll::Ready(Err(e)) = this.poll_write(cx) {
-                return Poll::Ready(Err(e));
+            if this.write_error.is_none()
+                && let Poll::Ready(Err(e)) = this.poll_write(cx)
+            {
+                this.write_error = Some(e);
             }
             // Tokio's cooperative budget makes this read pending in time,
             // so one busy connection cannot starve the others.
-            let echoed = ready!(this.poll_read(cx))?;
+            let echoed = match ready!(this.poll_read(cx)) {
+                Ok(echoed) => echoed,
+                Err(e) => return Poll::Ready(Err(this.explain(e))),
+            };
             ECHOES.fetch_add(echoed as u64, Ordering::Relaxed);
             this.owed += echoed * this.frame_len;
         }

@@ -64,6 +64,8 @@ pub struct Parser {
     message_len: u64,
     /// The message's opcode (that of its first frame).
     message_opcode: u8,
+    /// The payload of a close frame, as far as it has been read.
+    close: Vec<u8>,
 }
 
 impl Parser {
@@ -79,6 +81,7 @@ impl Parser {
             opcode: 0,
             message_len: 0,
             message_opcode: 0,
+            close: Vec::new(),
         }
     }
 
@@ -88,6 +91,9 @@ impl Parser {
         while !data.is_empty() {
             if self.skip > 0 {
                 let n = self.skip.min(data.len() as u64) as usize;
+                if self.opcode == OP_CLOSE {
+                    self.close.extend_from_slice(&data[..n]);
+                }
                 done += self.skipped(n)?;
                 data = &data[n..];
                 continue;
@@ -106,13 +112,17 @@ impl Parser {
         Ok(done)
     }
 
-    /// Payload bytes of the current frame not yet seen.
+    /// Payload bytes of the current frame not yet seen, if they belong to
+    /// a data frame and so may be dropped unread.
     pub fn to_skip(&self) -> u64 {
-        self.skip
+        match self.opcode {
+            OP_CONTINUATION | OP_TEXT | OP_BINARY => self.skip,
+            _ => 0,
+        }
     }
 
     /// Accounts for `n` payload bytes (at most [`Parser::to_skip`]) passed
-    /// over without being looked at, returning the echoes that completed.
+    /// over unread, returning the echoes that completed.
     pub fn skipped(&mut self, n: usize) -> io::Result<usize> {
         self.skip -= n as u64;
         if self.skip == 0 {
@@ -151,6 +161,11 @@ impl Parser {
         if b1 & 0x80 != 0 {
             return Err(bad("the server masked a frame".to_owned()));
         }
+        if b0 & 0x0f >= 8 && (b0 & 0x80 == 0 || b1 & 0x7f > 125) {
+            return Err(bad(format!(
+                "malformed control frame header {b0:#04x} {b1:#04x}"
+            )));
+        }
         self.fin = b0 & 0x80 != 0;
         self.opcode = b0 & 0x0f;
         self.skip = match b1 & 0x7f {
@@ -174,7 +189,14 @@ impl Parser {
     /// echo, else 0.
     fn end_frame(&mut self) -> io::Result<usize> {
         match self.opcode {
-            OP_CLOSE => Err(bad("the server sent a close frame".to_owned())),
+            OP_CLOSE => Err(bad(match self.close.split_at_checked(2) {
+                Some((code, reason)) => format!(
+                    "the server closed the connection with code {} `{}`",
+                    u16::from_be_bytes([code[0], code[1]]),
+                    String::from_utf8_lossy(reason)
+                ),
+                None => "the server closed the connection (no close code)".to_owned(),
+            })),
             OP_CONTINUATION | OP_TEXT | OP_BINARY if self.fin => {
                 if self.message_opcode != self.expect_opcode || self.message_len != self.expect_len
                 {
@@ -225,6 +247,18 @@ mod tests {
                 assert_eq!(done, 2, "size {size}, chunks of {chunk}");
             }
         }
+    }
+
+    #[test]
+    fn reports_the_close_code() {
+        let mut close = server_frame(true, OP_CLOSE, 8);
+        let n = close.len();
+        close[n - 8..].copy_from_slice(b"\x03\xf1toobig");
+        let err = Parser::new(10, false).feed(&close).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the server closed the connection with code 1009 `toobig`"
+        );
     }
 
     #[test]
