@@ -92,7 +92,7 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `smol` (default) | [`rt::smol`]: TCP through `async-net`, usable under any executor |
+//! | `smol` (default) | [`rt::smol`]: TCP on `async-io`'s reactor (accepts `async-net` streams), usable under any executor |
 //! | `tokio` | `rt::tokio`: tokio's `TcpStream` through `tokio-util`'s compat adapters |
 //! | `async-std` | `rt::async_std` (async-std is discontinued upstream; the shim stays thin) |
 //!

@@ -74,7 +74,15 @@ pub struct Connection {
     /// The unmasked payload of the data frame being gathered, in whole-frame
     /// mode, once it did not arrive in one piece.
     gathered: BytesMut,
+    /// For a text frame being gathered: the message's UTF-8 state after
+    /// the gathered bytes, which are judged as they arrive.
+    gathered_utf8: Option<Utf8Stream>,
+    /// A gathered text frame held invalid UTF-8.
+    gathered_invalid: bool,
 }
+
+/// The reason given when a text message is not UTF-8.
+const TEXT_NOT_UTF8: &str = "text message is not valid UTF-8";
 
 /// What a gathered frame's buffer may reserve beyond what arrived, at
 /// least: one large read's worth.
@@ -128,13 +136,16 @@ impl Connection {
             allowed_rsv,
             whole_frames: false,
             gathered: BytesMut::new(),
+            gathered_utf8: None,
+            gathered_invalid: false,
         }
     }
 
-    /// Reports each binary frame's payload in one piece, once all of it has
+    /// Reports each data frame's payload in one piece, once all of it has
     /// arrived, instead of piece by piece as it arrives (the default). Text
-    /// still comes piece by piece, so invalid UTF-8 fails the connection as
-    /// soon as it arrives (RFC 6455 §8.1).
+    /// is still judged as it arrives, so invalid UTF-8 fails the connection
+    /// at once (RFC 6455 §8.1); compressed text, which is judged after
+    /// inflating, still comes piece by piece.
     ///
     /// For callers that join pieces into whole messages anyway (the async
     /// layer does): a frame that arrives in several reads is then copied
@@ -181,7 +192,7 @@ impl Connection {
     /// Copies (and unmasks) the part of `data` that belongs to the frame
     /// being gathered into `gathered`; returns the rest.
     fn gather<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
-        let Some(frame) = &mut self.rx_frame else {
+        let (Some(frame), Some(msg)) = (&mut self.rx_frame, &self.rx_message) else {
             return data;
         };
         let n = usize::try_from(frame.remaining).map_or(data.len(), |r| r.min(data.len()));
@@ -192,11 +203,18 @@ impl Connection {
             self.gathered
                 .reserve(n + still_to_come.min((4 * have).max(GATHER_FIRST)));
         }
+        if msg.opcode == OpCode::Text && self.gathered_utf8.is_none() {
+            self.gathered_utf8 = Some(msg.utf8.clone());
+        }
         for piece in payload.chunks(GATHER_CHUNK) {
             let start = self.gathered.len();
             self.gathered.extend_from_slice(piece);
+            let added = &mut self.gathered[start..];
             if let Some(key) = frame.header.mask {
-                apply_mask(&mut self.gathered[start..], key, frame.consumed);
+                apply_mask(added, key, frame.consumed);
+            }
+            if let Some(utf8) = &mut self.gathered_utf8 {
+                self.gathered_invalid |= utf8.check(added).is_err();
             }
             frame.consumed += piece.len();
         }
@@ -218,9 +236,9 @@ impl Connection {
         self.rx_frame.as_ref().map_or(0, |f| f.remaining)
     }
 
-    /// How many received bytes wait to be parsed.
+    /// How many received bytes wait to be parsed or reported.
     pub fn buffered_input(&self) -> usize {
-        self.in_buf.len()
+        self.in_buf.len() + self.gathered.len()
     }
 
     /// An iterator over the events in the bytes received so far.
@@ -278,14 +296,19 @@ impl Connection {
                 && self
                     .rx_message
                     .as_ref()
-                    .is_some_and(|m| m.opcode == OpCode::Binary);
+                    .is_some_and(|m| m.opcode == OpCode::Binary || m.transformed_by == 0);
+            let mut checked_utf8 = None;
             let chunk = if gather {
                 // Gather: nothing is reported before the frame is complete.
                 let buffered = self.in_buf.split_to(available);
                 self.gather(&buffered);
+                if self.gathered_invalid {
+                    return self.fail(CloseCode::INVALID_PAYLOAD, TEXT_NOT_UTF8.into());
+                }
                 if self.rx_frame.as_ref().is_some_and(|f| f.remaining > 0) {
                     return self.starved();
                 }
+                checked_utf8 = self.gathered_utf8.take();
                 std::mem::take(&mut self.gathered)
             } else {
                 if available == 0 && frame.remaining > 0 {
@@ -304,7 +327,7 @@ impl Connection {
             if frame_finished {
                 self.rx_frame = None;
             }
-            match self.on_data(chunk.freeze(), frame_finished, header.fin) {
+            match self.on_data(chunk.freeze(), frame_finished, header.fin, checked_utf8) {
                 Ok(Some(event)) => return Some(Ok(event)),
                 Ok(None) => continue,
                 Err((code, msg)) => return self.fail(code, msg),
@@ -326,6 +349,8 @@ impl Connection {
         self.state = State::Closed;
         self.in_buf = BytesMut::new();
         self.gathered = BytesMut::new();
+        self.gathered_utf8 = None;
+        self.gathered_invalid = false;
         self.rx_frame = None;
         self.rx_message = None;
         self.pending_pong = None;
@@ -417,11 +442,14 @@ impl Connection {
 
     /// Handles a piece of a data frame's payload. Returns the event to
     /// report, or `None` if the piece produced nothing to report yet.
+    /// `checked_utf8` is the message's UTF-8 state after `data`, if a
+    /// gathered text frame was already judged.
     fn on_data(
         &mut self,
         data: Bytes,
         frame_finished: bool,
         fin: bool,
+        checked_utf8: Option<Utf8Stream>,
     ) -> Result<Option<Event>, (CloseCode, String)> {
         let message_finished = frame_finished && fin;
         let msg = self
@@ -449,15 +477,13 @@ impl Connection {
                 ));
             }
         }
-        let invalid = || {
-            (
-                CloseCode::INVALID_PAYLOAD,
-                "text message is not valid UTF-8".to_owned(),
-            )
-        };
+        let invalid = || (CloseCode::INVALID_PAYLOAD, TEXT_NOT_UTF8.to_owned());
         let event = match msg.opcode {
             OpCode::Text => {
-                let text = msg.utf8.feed(data).map_err(|_| invalid())?;
+                let text = match checked_utf8 {
+                    Some(checked) => msg.utf8.take_checked(data, checked),
+                    None => msg.utf8.feed(data).map_err(|_| invalid())?,
+                };
                 if message_finished {
                     msg.utf8.finish().map_err(|_| invalid())?;
                 }
@@ -561,6 +587,8 @@ impl Connection {
     fn discard_input(&mut self) {
         self.in_buf = BytesMut::new();
         self.gathered = BytesMut::new();
+        self.gathered_utf8 = None;
+        self.gathered_invalid = false;
         self.rx_frame = None;
         self.rx_message = None;
     }

@@ -36,7 +36,7 @@ fn rng(seed: u64) -> impl FnMut() -> u64 {
 
 /// Feeds `wire` in the given piece sizes and joins each message's
 /// pieces: (text?, payload) per message, pings as (None, payload), and
-/// how many binary pieces were reported.
+/// how many data pieces were reported.
 fn feed(server: &mut Connection, wire: &[u8], sizes: &mut impl FnMut() -> usize) -> Parsed {
     let mut parsed = Parsed::default();
     let mut current = Vec::new();
@@ -57,6 +57,7 @@ fn feed(server: &mut Connection, wire: &[u8], sizes: &mut impl FnMut() -> usize)
                     }
                 }
                 Event::TextMessage(m) => {
+                    parsed.pieces += 1;
                     current.extend_from_slice(m.data.as_str().as_bytes());
                     if m.message_finished {
                         parsed
@@ -78,7 +79,7 @@ type Reported = (Option<bool>, Vec<u8>);
 #[derive(Debug, Default, PartialEq)]
 struct Parsed {
     messages: Vec<Reported>,
-    /// Pieces of binary messages.
+    /// Pieces of data messages.
     pieces: usize,
 }
 
@@ -115,10 +116,10 @@ fn client_wire() -> (Vec<u8>, Vec<Reported>) {
 }
 
 #[test]
-fn whole_frames_report_what_pieces_report_in_one_piece_per_binary_frame() {
+fn whole_frames_report_what_pieces_report_in_one_piece_per_frame() {
     let (wire, want) = client_wire();
-    // Nine single-frame binary messages and one of two frames.
-    let binary_frames = 11;
+    // Nine single-frame binary messages, a text one and one of two frames.
+    let data_frames = 12;
     for seed in 1..40u64 {
         let mut next = rng(seed);
         let max = [1usize, 7, 1000, 70_000, 300_000][seed as usize % 5];
@@ -127,10 +128,7 @@ fn whole_frames_report_what_pieces_report_in_one_piece_per_binary_frame() {
         whole.set_whole_frames(true);
         let got = feed(&mut whole, &wire, &mut sizes);
         assert_eq!(got.messages, want, "seed {seed}");
-        assert_eq!(
-            got.pieces, binary_frames,
-            "seed {seed}: one piece per frame"
-        );
+        assert_eq!(got.pieces, data_frames, "seed {seed}: one piece per frame");
         assert_eq!(whole.gathered.capacity(), 0);
         let mut piecewise = Connection::new(Role::Server, Vec::new());
         let mut next = rng(seed);
@@ -185,4 +183,30 @@ fn eof_inside_a_gathered_frame_is_1006_and_frees_it() {
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(server.gathered.capacity(), 0);
+}
+
+#[test]
+fn bad_utf8_in_a_gathered_text_frame_fails_before_the_frame_is_over() {
+    let mut text = "ok ".repeat(50_000).into_bytes();
+    text[120_000] = 0xff;
+    let mut wire = vec![0x81, 0xff];
+    wire.extend_from_slice(&(text.len() as u64).to_be_bytes());
+    let key = [9, 8, 7, 6];
+    wire.extend_from_slice(&key);
+    let start = wire.len();
+    wire.extend_from_slice(&text);
+    crate::proto::mask::apply_mask(&mut wire[start..], key, 0);
+    let mut server = Connection::new(Role::Server, Vec::new());
+    server.set_whole_frames(true);
+    // Valid so far: nothing to report, nothing wrong.
+    server.receive_bytes(&wire[..100_000]);
+    assert!(server.next_event().is_none());
+    // The bad byte arrives; the rest of the frame has not.
+    server.receive_bytes(&wire[100_000..130_000]);
+    let err = server.next_event().unwrap().unwrap_err();
+    assert_eq!(
+        err.answer(),
+        crate::proto::error::Answer::Close(CloseCode::INVALID_PAYLOAD)
+    );
+    assert_eq!(server.state(), State::Closed);
 }

@@ -78,6 +78,68 @@ impl Utf8Stream {
         }
     }
 
+    /// Validates the next piece without producing output, advancing the
+    /// state as [`Self::feed`] would: for text gathered into a buffer of
+    /// its own, judged as it arrives and handed over later with
+    /// [`Self::take_checked`].
+    pub(crate) fn check(&mut self, piece: &[u8]) -> Result<(), InvalidUtf8> {
+        let mut piece = piece;
+        if self.carry_len != 0 {
+            let have = usize::from(self.carry_len);
+            let take = (sequence_len(self.carry[0]) - have).min(piece.len());
+            let mut head = [0u8; 4];
+            head[..have].copy_from_slice(&self.carry[..have]);
+            head[have..have + take].copy_from_slice(&piece[..take]);
+            let head = &head[..have + take];
+            match std::str::from_utf8(head) {
+                Ok(_) => self.carry_len = 0,
+                Err(e) if e.error_len().is_none() => {
+                    self.carry[..head.len()].copy_from_slice(head);
+                    self.carry_len = head.len() as u8;
+                    return Ok(());
+                }
+                Err(_) => return Err(InvalidUtf8),
+            }
+            piece = &piece[take..];
+        }
+        if simdutf8::basic::from_utf8(piece).is_ok() {
+            return Ok(());
+        }
+        let boundary = last_char_start(piece).ok_or(InvalidUtf8)?;
+        let (whole, tail) = piece.split_at(boundary);
+        if simdutf8::basic::from_utf8(whole).is_err() {
+            return Err(InvalidUtf8);
+        }
+        match std::str::from_utf8(tail) {
+            Err(e) if e.error_len().is_none() => {
+                self.carry[..tail.len()].copy_from_slice(tail);
+                self.carry_len = tail.len() as u8;
+                Ok(())
+            }
+            _ => Err(InvalidUtf8),
+        }
+    }
+
+    /// What [`Self::feed`] would return for `piece`, which `checked` (a
+    /// copy of this state that [`Self::check`]ed all of `piece`) has already
+    /// validated; this state becomes `checked`.
+    pub(crate) fn take_checked(&mut self, piece: Bytes, checked: Utf8Stream) -> Bytes {
+        let carried = usize::from(self.carry_len);
+        let out_len = carried + piece.len() - usize::from(checked.carry_len);
+        let out = if out_len == 0 {
+            Bytes::new()
+        } else if carried == 0 {
+            piece.slice(..out_len)
+        } else {
+            let mut joined = BytesMut::with_capacity(out_len);
+            joined.extend_from_slice(&self.carry[..carried]);
+            joined.extend_from_slice(&piece[..out_len - carried]);
+            joined.freeze()
+        };
+        *self = checked;
+        out
+    }
+
     /// Whether a character is waiting for its remaining bytes.
     pub(crate) fn is_incomplete(&self) -> bool {
         self.carry_len != 0
@@ -222,6 +284,63 @@ mod tests {
                 if let Ok(text) = got {
                     assert_eq!(text.as_bytes(), &bytes[..]);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn check_then_take_checked_equals_feed() {
+        let text = "aé€𝄞z€".repeat(3);
+        let bytes = text.as_bytes();
+        for i in 0..=bytes.len() {
+            for j in i..=bytes.len() {
+                let pieces = [&bytes[..i], &bytes[i..j], &bytes[j..]];
+                let mut fed = Utf8Stream::default();
+                let mut taken = Utf8Stream::default();
+                for piece in pieces {
+                    let want = fed.feed(Bytes::copy_from_slice(piece)).unwrap();
+                    let mut checked = taken.clone();
+                    // Checked in two halves, as a gathered frame arrives.
+                    let half = piece.len() / 2;
+                    checked.check(&piece[..half]).unwrap();
+                    checked.check(&piece[half..]).unwrap();
+                    let got = taken.take_checked(Bytes::copy_from_slice(piece), checked);
+                    assert_eq!(got, want, "split at {i},{j}");
+                }
+                assert!(fed.finish().is_ok() && taken.finish().is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn check_agrees_with_feed_on_random_bytes() {
+        let alphabet = [
+            b'a', 0x80, 0xbf, 0xc2, 0xdf, 0xe0, 0xed, 0xf0, 0xf4, 0xf5, 0xff,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let len = (next() % 10) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            for i in 0..=len {
+                let mut fed = Utf8Stream::default();
+                let mut checked = Utf8Stream::default();
+                let a = fed.feed(Bytes::copy_from_slice(&bytes[..i]));
+                let b = a
+                    .is_ok()
+                    .then(|| fed.feed(Bytes::copy_from_slice(&bytes[i..])));
+                let fed_ok = matches!(b, Some(Ok(_))) && fed.finish().is_ok();
+                let checked_ok = checked.check(&bytes[..i]).is_ok()
+                    && checked.check(&bytes[i..]).is_ok()
+                    && checked.finish().is_ok();
+                assert_eq!(checked_ok, fed_ok, "{bytes:x?} split at {i}");
             }
         }
     }
