@@ -29,18 +29,39 @@ pub fn run(name: &str) -> std::io::Result<()> {
     serve(listener)
 }
 
+/// Tasks run between two looks at the reactor while work is queued.
+const BATCH: usize = 16;
+
 /// Accepts connections on this thread and serves each in a local task.
+///
+/// Tasks run in small batches with a look at the reactor between them
+/// (`block_on` polls it without blocking when the loop yields). Left to run
+/// hundreds of tasks in a row, the thread would stop polling the reactor
+/// long enough for `async-io`'s helper thread to take it over, and every
+/// wake-up would then cross threads.
 fn serve(listener: TcpListener) -> std::io::Result<()> {
     let listener = smol::net::TcpListener::try_from(listener)?;
     let executor = LocalExecutor::new();
-    smol::block_on(executor.run(async {
+    let accept = async {
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => executor.spawn(connection(stream, peer)).detach(),
                 Err(e) => eprintln!("accept failed: {e}"),
             }
         }
-    }))
+    };
+    let run = async {
+        loop {
+            executor.tick().await;
+            for _ in 1..BATCH {
+                if !executor.try_tick() {
+                    break;
+                }
+            }
+            smol::future::yield_now().await;
+        }
+    };
+    smol::block_on(smol::future::or(accept, run))
 }
 
 /// One connection: the handshake, then echo until the peer closes.
