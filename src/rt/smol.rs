@@ -15,24 +15,40 @@ tcp_shim!(socket: async_net::TcpStream, stream: TcpStream, wrap: TcpStream::from
 /// The stream a smol [`WebSocket`](crate::ws::WebSocket) runs on: the same
 /// `async-io` socket as `async_net::TcpStream`, read a little more cleverly.
 ///
-/// A read that returns less than it asked for has drained the socket, so
-/// the next read waits for readiness instead of first trying and failing
-/// with `WouldBlock`: one system call fewer every time a connection goes
-/// quiet, which on a busy server is once per message. `async-io` re-arms
-/// readiness level-triggered, so bytes that arrive in between are never
-/// missed. It is also smaller than `async_net::TcpStream` (no cached
-/// readiness futures), which every idle connection pays for.
+/// After a read that returns less than it asked for (the socket is drained
+/// for now), the next read first yields to the other tasks once and tries
+/// again; only if that finds nothing does it wait for readiness. On a busy
+/// server the peer's next message has usually arrived by then, and the
+/// read costs no readiness registration (`async-io` re-arms its one-shot
+/// registration with a system call every time it waits); on an idle one it
+/// costs one read that finds nothing. Readiness is level-triggered, so bytes
+/// that arrive in between are never missed. The stream is also smaller than
+/// `async_net::TcpStream` (no cached readiness futures), which every idle
+/// connection pays for.
 #[derive(Debug, Clone)]
 pub struct TcpStream {
     socket: Arc<Async<std::net::TcpStream>>,
-    drained: bool,
+    read: ReadState,
+}
+
+/// Where reading stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadState {
+    /// The last read filled its buffer: read again at once.
+    Full,
+    /// The last read drained the socket: yield once before reading again.
+    Drained,
+    /// Yielded since the socket drained: read, and wait if nothing is there.
+    Yielded,
+    /// A read found nothing: wait for readiness first.
+    Waiting,
 }
 
 impl From<async_net::TcpStream> for TcpStream {
     fn from(stream: async_net::TcpStream) -> TcpStream {
         TcpStream {
             socket: stream.into(),
-            drained: false,
+            read: ReadState::Full,
         }
     }
 }
@@ -43,8 +59,8 @@ impl TcpStream {
         self.socket.get_ref()
     }
 
-    /// Reads with `read`, waiting for readiness first if the last read
-    /// drained the socket.
+    /// Reads with `read` (which was asked for `wanted` bytes), following
+    /// [`ReadState`].
     fn poll_read_with(
         &mut self,
         cx: &mut Context<'_>,
@@ -52,15 +68,27 @@ impl TcpStream {
         mut read: impl FnMut(&std::net::TcpStream) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
         loop {
-            if self.drained {
-                ready!(self.socket.poll_readable(cx))?;
-                self.drained = false;
+            match self.read {
+                ReadState::Drained => {
+                    self.read = ReadState::Yielded;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                ReadState::Waiting => {
+                    ready!(self.socket.poll_readable(cx))?;
+                    self.read = ReadState::Full;
+                }
+                ReadState::Full | ReadState::Yielded => {}
             }
             match read(self.socket.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.drained = true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read = ReadState::Waiting,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Ok(n) => {
-                    self.drained = n < wanted;
+                    self.read = if n < wanted {
+                        ReadState::Drained
+                    } else {
+                        ReadState::Full
+                    };
                     return Poll::Ready(Ok(n));
                 }
                 Err(e) => return Poll::Ready(Err(e)),

@@ -151,7 +151,13 @@ where
             if count == 0 {
                 break;
             }
-            let written = ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?;
+            let io = Pin::new(&mut self.io);
+            // One slice: a plain write (`send`), cheaper than `writev`.
+            let written = ready!(if count == 1 {
+                io.poll_write(cx, &slices[0])
+            } else {
+                io.poll_write_vectored(cx, &slices[..count])
+            })?;
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
