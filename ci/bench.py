@@ -209,7 +209,8 @@ def echo_run(a, server, size, conns, mode, warmup, duration):
     try:
         out = loadgen(a, server, "--conns", conns, "--size", size, "--mode", mode,
                       "--inflight", a.inflight, "--warmup", warmup, "--duration", duration,
-                      "--server-pid", server.proc.pid, "--cpus", ",".join(sorted({SERVER_CPU, LOADGEN_CPU})),
+                      "--server-pid", server.proc.pid,
+                      "--cpus", ",".join(sorted({SERVER_CPU, LOADGEN_CPU})),
                       *(["--text"] if a.text else []),
                       timeout=warmup + duration + 60 + conns / 10)
     except Failure as e:

@@ -17,7 +17,7 @@ mod handshake;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
@@ -27,6 +27,9 @@ use driver::{Driver, ECHOES};
 /// How many handshakes are in progress at once while connecting (so the
 /// server's accept backlog never overflows).
 const CONNECT_BATCH: usize = 64;
+
+/// How long one connection's TCP connect and upgrade may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn main() -> ExitCode {
     let args = match Args::parse() {
@@ -135,7 +138,16 @@ async fn connect_all(args: &Args) -> io::Result<Vec<(TcpStream, Vec<u8>)>> {
         let mut batch = JoinSet::new();
         for _ in conns.len()..args.conns.min(conns.len() + CONNECT_BATCH) {
             let (host, path) = (args.host.clone(), args.path.clone());
-            batch.spawn(async move { handshake::connect(&host, &path).await });
+            batch.spawn(async move {
+                let connect = handshake::connect(&host, &path);
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, connect).await {
+                    Ok(connected) => connected,
+                    Err(_) => Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "handshake timed out",
+                    )),
+                }
+            });
         }
         while let Some(joined) = batch.join_next().await {
             let conn = joined.map_err(io::Error::other)?;
