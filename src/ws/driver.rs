@@ -114,7 +114,7 @@ where
 {
     pub(super) fn arm_close_deadline(&mut self) {
         if self.close_deadline.is_none() {
-            self.close_deadline = Some(Deadline::after(self.config.close_timeout));
+            self.close_deadline = Some(Box::new(Deadline::after(self.config.close_timeout)));
         }
     }
 
@@ -363,7 +363,7 @@ where
     fn enter_teardown(&mut self) {
         if self.phase == Phase::Running {
             self.phase = Phase::TearingDown;
-            self.close_deadline = Some(Deadline::after(self.config.close_timeout));
+            self.close_deadline = Some(Box::new(Deadline::after(self.config.close_timeout)));
         }
     }
 

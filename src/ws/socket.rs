@@ -49,10 +49,12 @@ pub struct WebSocket<S> {
     pub(super) reader_active: bool,
     pub(super) sends_since_read_ahead: u32,
     pub(super) last_read_ahead: Instant,
-    pub(super) close_deadline: Option<Deadline>,
+    /// Boxed, like `keepalive`: most connections never arm them, and an
+    /// idle connection should not carry their weight inline.
+    pub(super) close_deadline: Option<Box<Deadline>>,
     /// The close handshake was abandoned at its deadline.
     pub(super) close_timed_out: bool,
-    pub(super) keepalive: Option<KeepAlive>,
+    pub(super) keepalive: Option<Box<KeepAlive>>,
 }
 
 impl<S> WebSocket<S>
@@ -69,7 +71,9 @@ where
         // The offers were negotiated into `conn`; keeping them costs every
         // connection memory for the rest of its life.
         config.protocol.extensions = Vec::new();
-        let keepalive = config.keepalive_interval.map(KeepAlive::new);
+        let keepalive = config
+            .keepalive_interval
+            .map(|interval| Box::new(KeepAlive::new(interval)));
         WebSocket {
             io,
             conn,
