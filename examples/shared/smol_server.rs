@@ -8,6 +8,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use smol::LocalExecutor;
 
@@ -46,8 +47,15 @@ fn serve(listener: TcpListener) -> std::io::Result<()> {
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => executor.spawn(connection(stream, peer)).detach(),
-                Err(e) => eprintln!("accept failed: {e}"),
+                Err(e) => {
+                    // E.g. out of descriptors: the listener stays readable,
+                    // so pause rather than spin, and let connections close.
+                    eprintln!("accept failed: {e}");
+                    smol::Timer::after(Duration::from_millis(10)).await;
+                }
             }
+            // A connect flood must not starve the connections.
+            smol::future::yield_now().await;
         }
     };
     let run = async {

@@ -84,10 +84,6 @@ pub struct Connection {
 /// The reason given when a text message is not UTF-8.
 const TEXT_NOT_UTF8: &str = "text message is not valid UTF-8";
 
-/// What a gathered frame's buffer may reserve beyond what arrived, at
-/// least: one large read's worth.
-const GATHER_FIRST: usize = 64 << 10;
-
 /// Payload is copied into a gathered frame this much at a time, and each
 /// piece unmasked right after, while it is still in the CPU's cache.
 const GATHER_CHUNK: usize = 16 << 10;
@@ -150,9 +146,9 @@ impl Connection {
     /// For callers that join pieces into whole messages anyway (the async
     /// layer does): a frame that arrives in several reads is then copied
     /// once, unmasked as it is copied, into a buffer sized from its header
-    /// (growing at most four times faster than its bytes arrive, beyond a
-    /// first 64 KiB, so a header's claim alone never sizes an allocation),
-    /// and never joined.
+    /// (holding at most five times what has arrived, so a header's claim
+    /// alone never sizes an allocation), and never joined. Switched off in
+    /// the middle of a gathered frame, it finishes that frame first.
     /// A frame is still bounded by [`Config::max_frame_size`].
     pub fn set_whole_frames(&mut self, whole: bool) {
         self.whole_frames = whole;
@@ -196,15 +192,19 @@ impl Connection {
             return data;
         };
         let n = usize::try_from(frame.remaining).map_or(data.len(), |r| r.min(data.len()));
+        if n == 0 {
+            return data;
+        }
         let (payload, rest) = data.split_at(n);
+        if self.gathered.is_empty() {
+            // This frame's first gathered bytes: text is judged from the
+            // message's state as the frame starts.
+            self.gathered_utf8 = (msg.opcode == OpCode::Text).then(|| msg.utf8.clone());
+        }
         let have = self.gathered.len() + n;
         let still_to_come = usize::try_from(frame.remaining).unwrap_or(usize::MAX) - n;
         if self.gathered.capacity() - self.gathered.len() < n {
-            self.gathered
-                .reserve(n + still_to_come.min((4 * have).max(GATHER_FIRST)));
-        }
-        if msg.opcode == OpCode::Text && self.gathered_utf8.is_none() {
-            self.gathered_utf8 = Some(msg.utf8.clone());
+            self.gathered.reserve(n + still_to_come.min(4 * have));
         }
         for piece in payload.chunks(GATHER_CHUNK) {
             let start = self.gathered.len();
@@ -291,12 +291,16 @@ impl Connection {
             let whole_here = available as u64 == frame.remaining && self.gathered.is_empty();
             // Text is not gathered: its UTF-8 is judged piece by piece, so
             // a bad byte fails the connection before the frame is over.
-            let gather = self.whole_frames
-                && !whole_here
-                && self
-                    .rx_message
-                    .as_ref()
-                    .is_some_and(|m| m.opcode == OpCode::Binary || m.transformed_by == 0);
+            // A frame already being gathered is finished that way even if
+            // whole-frame mode was switched off since.
+            let gather = !self.gathered.is_empty()
+                || (self.whole_frames
+                    && !whole_here
+                    && available > 0
+                    && self
+                        .rx_message
+                        .as_ref()
+                        .is_some_and(|m| m.opcode == OpCode::Binary || m.transformed_by == 0));
             let mut checked_utf8 = None;
             let chunk = if gather {
                 // Gather: nothing is reported before the frame is complete.
@@ -311,6 +315,7 @@ impl Connection {
                 checked_utf8 = self.gathered_utf8.take();
                 std::mem::take(&mut self.gathered)
             } else {
+                self.gathered_utf8 = None;
                 if available == 0 && frame.remaining > 0 {
                     return self.starved();
                 }
@@ -481,7 +486,10 @@ impl Connection {
         let event = match msg.opcode {
             OpCode::Text => {
                 let text = match checked_utf8 {
-                    Some(checked) => msg.utf8.take_checked(data, checked),
+                    Some(checked) => msg
+                        .utf8
+                        .take_checked(data, checked)
+                        .map_err(|_| invalid())?,
                     None => msg.utf8.feed(data).map_err(|_| invalid())?,
                 };
                 if message_finished {

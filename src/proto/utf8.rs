@@ -123,9 +123,19 @@ impl Utf8Stream {
     /// What [`Self::feed`] would return for `piece`, which `checked` (a
     /// copy of this state that [`Self::check`]ed all of `piece`) has already
     /// validated; this state becomes `checked`.
-    pub(crate) fn take_checked(&mut self, piece: Bytes, checked: Utf8Stream) -> Bytes {
+    ///
+    /// A `checked` that cannot have come from this state and `piece` (its
+    /// carry longer than what there is) is refused rather than trusted.
+    pub(crate) fn take_checked(
+        &mut self,
+        piece: Bytes,
+        checked: Utf8Stream,
+    ) -> Result<Bytes, InvalidUtf8> {
         let carried = usize::from(self.carry_len);
-        let out_len = carried + piece.len() - usize::from(checked.carry_len);
+        let out_len = (carried + piece.len())
+            .checked_sub(usize::from(checked.carry_len))
+            .filter(|&n| n == 0 || n >= carried)
+            .ok_or(InvalidUtf8)?;
         let out = if out_len == 0 {
             Bytes::new()
         } else if carried == 0 {
@@ -137,7 +147,7 @@ impl Utf8Stream {
             joined.freeze()
         };
         *self = checked;
-        out
+        Ok(out)
     }
 
     /// Whether a character is waiting for its remaining bytes.
@@ -304,7 +314,9 @@ mod tests {
                     let half = piece.len() / 2;
                     checked.check(&piece[..half]).unwrap();
                     checked.check(&piece[half..]).unwrap();
-                    let got = taken.take_checked(Bytes::copy_from_slice(piece), checked);
+                    let got = taken
+                        .take_checked(Bytes::copy_from_slice(piece), checked)
+                        .unwrap();
                     assert_eq!(got, want, "split at {i},{j}");
                 }
                 assert!(fed.finish().is_ok() && taken.finish().is_ok());

@@ -25,7 +25,10 @@ tcp_shim!(socket: async_net::TcpStream, stream: TcpStream, wrap: TcpStream::from
 /// that arrive in between are never missed. The stream is also smaller than
 /// `async_net::TcpStream` (no cached readiness futures), which every idle
 /// connection pays for.
-#[derive(Debug, Clone)]
+///
+/// It is not `Clone`: `async-io` keeps one waker per direction for this kind
+/// of wait, so two tasks reading one socket would keep waking each other.
+#[derive(Debug)]
 pub struct TcpStream {
     socket: Arc<Async<std::net::TcpStream>>,
     read: ReadState,
