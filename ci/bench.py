@@ -264,6 +264,34 @@ def table(header, rows, align):
     return "\n".join(out)
 
 
+def print_versus_peers(a, cells, median):
+    """Each wsproto server against the best of the other crates, cell by cell:
+    the geometric mean of those ratios, the lowest, and the cells below 1.00."""
+    ours = [n for n in a.servers if n.startswith("wsproto")]
+    peers = [n for n in a.servers if not n.startswith("wsproto")]
+    if not ours or not peers:
+        return
+    print("\nAgainst the best other crate in each cell (its messages/s over the "
+          "fastest of " + ", ".join(peers) + "):\n")
+    rows = []
+    for name in ours:
+        ratios, below = [], []
+        for cell in cells:
+            mine = median(cell, name, "msgs_per_sec")
+            best = max((median(cell, p, "msgs_per_sec") or 0 for p in peers), default=0)
+            if not mine or not best:
+                continue
+            ratios.append(mine / best)
+            if mine < best:
+                below.append(f"{size_label(cell[0])} x {cell[1]} {cell[2]} {mine / best:.2f}")
+        if not ratios:
+            continue
+        g = math.exp(sum(map(math.log, ratios)) / len(ratios))
+        rows.append([name, f"{g:.2f}", f"{min(ratios):.2f}", str(len(below)),
+                     "; ".join(below) or "none"])
+    print(table(["server", "geomean", "lowest", "cells below 1.00", "those cells"], rows, "lrrrl"))
+
+
 def main():
     a = parse_args()
     logdir = os.path.join("target", "bench-logs")
@@ -365,6 +393,7 @@ def main():
         geo.append(f"**{g:.2f}**" + ("" if len(rs) == len(cells) else f" ({len(rs)}/{len(cells)} cells)"))
     rows.append(geo)
     print(table(["payload", "conns", "mode", *a.servers], rows, "rrl" + "r" * len(a.servers)))
+    print_versus_peers(a, cells, median)
     disturbed = sum(r.get("others_cpu", 0) >= DISTURBED for rs in results.values() for r in rs)
     print(f"\n`*`: the loadgen used at least {LOADGEN_BUSY:.0%} of its core, so that "
           "figure may be bounded by the loadgen rather than the server. "
