@@ -247,46 +247,32 @@ fn run_reads(reads: &[Vec<u8>]) -> Vec<Result<Event, CloseCode>> {
     out
 }
 
+/// Text frame A (not final), continuation B whose header ends a read and
+/// whose payload then comes whole, and a new text message C cut after its
+/// header and first byte: C must be judged on its own, and fail.
+fn assert_c_fails_on_its_own(a: &[u8], b: &[u8], c: &[u8]) {
+    let (a, b, c) = (raw_frame(0x01, a), raw_frame(0x80, b), raw_frame(0x81, c));
+    let reads = [
+        a,
+        b[..6].to_vec(),
+        b[6..].to_vec(),
+        c[..7].to_vec(),
+        c[7..].to_vec(),
+    ];
+    let events = run_reads(&reads);
+    assert_eq!(
+        events.last(),
+        Some(&Err(CloseCode::INVALID_PAYLOAD)),
+        "{events:?}"
+    );
+}
+
 #[test]
 fn a_header_alone_in_a_read_leaves_no_utf8_state_behind() {
-    // Text frame A (not final) ends inside a character; continuation B's
-    // header ends a read and its payload comes whole; then a new message
-    // C is cut after its header and first byte. C must be judged on its
-    // own: `90 80` cannot start a character.
-    let a = raw_frame(0x01, &[0xf0, 0x90]);
-    let b = raw_frame(0x80, &[0x80, 0x80]);
-    let c = raw_frame(0x81, &[0x90, 0x80]);
-    let reads = vec![
-        a,
-        b[..6].to_vec(),
-        b[6..].to_vec(),
-        c[..7].to_vec(),
-        c[7..].to_vec(),
-    ];
-    let events = run_reads(&reads);
-    assert_eq!(
-        events.last(),
-        Some(&Err(CloseCode::INVALID_PAYLOAD)),
-        "{events:?}"
-    );
-    // The same with B carrying three bytes, which once made the handover
-    // underflow.
-    let a = raw_frame(0x01, &[0xf0]);
-    let b = raw_frame(0x80, &[0x90, 0x80, 0x80]);
-    let c = raw_frame(0x81, &[0x90, 0x80]);
-    let reads = vec![
-        a,
-        b[..6].to_vec(),
-        b[6..].to_vec(),
-        c[..7].to_vec(),
-        c[7..].to_vec(),
-    ];
-    let events = run_reads(&reads);
-    assert_eq!(
-        events.last(),
-        Some(&Err(CloseCode::INVALID_PAYLOAD)),
-        "{events:?}"
-    );
+    // `90 80` cannot start a character.
+    assert_c_fails_on_its_own(&[0xf0, 0x90], &[0x80, 0x80], &[0x90, 0x80]);
+    // B carrying three bytes once made the handover underflow.
+    assert_c_fails_on_its_own(&[0xf0], &[0x90, 0x80, 0x80], &[0x90, 0x80]);
 }
 
 #[test]

@@ -15,6 +15,32 @@ use bytes::{Bytes, BytesMut};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct InvalidUtf8;
 
+/// A character completed across pieces: at most four bytes, on the stack.
+#[derive(Debug, Default)]
+struct Carried {
+    bytes: [u8; 4],
+    len: usize,
+}
+
+impl Carried {
+    fn new() -> Carried {
+        Carried::default()
+    }
+
+    fn extend_from_slice(&mut self, data: &[u8]) {
+        self.bytes[self.len..self.len + data.len()].copy_from_slice(data);
+        self.len += data.len();
+    }
+}
+
+impl std::ops::Deref for Carried {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 /// Validation state carried between the pieces of one text message.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Utf8Stream {
@@ -27,55 +53,14 @@ impl Utf8Stream {
     /// (carried bytes + `piece`) that ends on a character boundary. The rest,
     /// an incomplete but so far valid sequence, is kept for the next call.
     pub(crate) fn feed(&mut self, piece: Bytes) -> Result<Bytes, InvalidUtf8> {
-        if self.carry_len == 0 {
-            return self.feed_aligned(piece);
+        let (head, take, end) = self.judge(&piece)?;
+        if head.is_empty() {
+            return Ok(piece.slice(..end));
         }
-        let have = usize::from(self.carry_len);
-        let need = sequence_len(self.carry[0]) - have;
-        let take = need.min(piece.len());
-        let mut head = [0u8; 4];
-        head[..have].copy_from_slice(&self.carry[..have]);
-        head[have..have + take].copy_from_slice(&piece[..take]);
-        let head = &head[..have + take];
-        match std::str::from_utf8(head) {
-            Ok(_) => {}
-            Err(e) if e.error_len().is_none() => {
-                // Still a valid prefix; the piece was too short to finish it.
-                self.carry[..head.len()].copy_from_slice(head);
-                self.carry_len = head.len() as u8;
-                return Ok(Bytes::new());
-            }
-            Err(_) => return Err(InvalidUtf8),
-        }
-        self.carry_len = 0;
-        let rest = self.feed_aligned(piece.slice(take..))?;
-        let mut joined = BytesMut::with_capacity(head.len() + rest.len());
-        joined.extend_from_slice(head);
-        joined.extend_from_slice(&rest);
+        let mut joined = BytesMut::with_capacity(head.len() + end - take);
+        joined.extend_from_slice(&head);
+        joined.extend_from_slice(&piece[take..end]);
         Ok(joined.freeze())
-    }
-
-    fn feed_aligned(&mut self, piece: Bytes) -> Result<Bytes, InvalidUtf8> {
-        // The common case, whole characters only, at SIMD speed.
-        if simdutf8::basic::from_utf8(&piece).is_ok() {
-            return Ok(piece);
-        }
-        // Invalid, or cut inside its last character: judge the whole
-        // characters and the (at most three byte) remainder apart.
-        let boundary = last_char_start(&piece).ok_or(InvalidUtf8)?;
-        let (whole, tail) = piece.split_at(boundary);
-        if simdutf8::basic::from_utf8(whole).is_err() {
-            return Err(InvalidUtf8);
-        }
-        match std::str::from_utf8(tail) {
-            Err(e) if e.error_len().is_none() => {
-                self.carry[..tail.len()].copy_from_slice(tail);
-                self.carry_len = tail.len() as u8;
-                Ok(piece.slice(..boundary))
-            }
-            // Both halves valid would make the piece valid: it is not.
-            _ => Err(InvalidUtf8),
-        }
     }
 
     /// Validates the next piece without producing output, advancing the
@@ -83,30 +68,43 @@ impl Utf8Stream {
     /// its own, judged as it arrives and handed over later with
     /// [`Self::take_checked`].
     pub(crate) fn check(&mut self, piece: &[u8]) -> Result<(), InvalidUtf8> {
-        let mut piece = piece;
+        self.judge(piece).map(drop)
+    }
+
+    /// Judges `piece` after the carried bytes and keeps the new carry.
+    /// Returns the carried character if `piece` completed it (empty
+    /// otherwise), how many of `piece`'s bytes that took, and where in
+    /// `piece` the whole characters after it end (0 if the carried one is
+    /// still unfinished).
+    fn judge(&mut self, piece: &[u8]) -> Result<(Carried, usize, usize), InvalidUtf8> {
+        let mut head = Carried::new();
+        let mut take = 0;
         if self.carry_len != 0 {
             let have = usize::from(self.carry_len);
-            let take = (sequence_len(self.carry[0]) - have).min(piece.len());
-            let mut head = [0u8; 4];
-            head[..have].copy_from_slice(&self.carry[..have]);
-            head[have..have + take].copy_from_slice(&piece[..take]);
-            let head = &head[..have + take];
-            match std::str::from_utf8(head) {
+            take = (sequence_len(self.carry[0]) - have).min(piece.len());
+            head.extend_from_slice(&self.carry[..have]);
+            head.extend_from_slice(&piece[..take]);
+            match std::str::from_utf8(&head) {
                 Ok(_) => self.carry_len = 0,
                 Err(e) if e.error_len().is_none() => {
-                    self.carry[..head.len()].copy_from_slice(head);
+                    // Still a valid prefix; the piece was too short to
+                    // finish it.
+                    self.carry[..head.len()].copy_from_slice(&head);
                     self.carry_len = head.len() as u8;
-                    return Ok(());
+                    return Ok((Carried::new(), piece.len(), 0));
                 }
                 Err(_) => return Err(InvalidUtf8),
             }
-            piece = &piece[take..];
         }
-        if simdutf8::basic::from_utf8(piece).is_ok() {
-            return Ok(());
+        let rest = &piece[take..];
+        // The common case, whole characters only, at SIMD speed.
+        if simdutf8::basic::from_utf8(rest).is_ok() {
+            return Ok((head, take, piece.len()));
         }
-        let boundary = last_char_start(piece).ok_or(InvalidUtf8)?;
-        let (whole, tail) = piece.split_at(boundary);
+        // Invalid, or cut inside its last character: judge the whole
+        // characters and the (at most three byte) remainder apart.
+        let boundary = last_char_start(rest).ok_or(InvalidUtf8)?;
+        let (whole, tail) = rest.split_at(boundary);
         if simdutf8::basic::from_utf8(whole).is_err() {
             return Err(InvalidUtf8);
         }
@@ -114,8 +112,9 @@ impl Utf8Stream {
             Err(e) if e.error_len().is_none() => {
                 self.carry[..tail.len()].copy_from_slice(tail);
                 self.carry_len = tail.len() as u8;
-                Ok(())
+                Ok((head, take, take + boundary))
             }
+            // Both halves valid would make the piece valid: it is not.
             _ => Err(InvalidUtf8),
         }
     }
@@ -267,26 +266,33 @@ mod tests {
         );
     }
 
-    #[test]
-    fn agrees_with_std_on_every_split_of_random_bytes() {
-        // Random bytes biased towards UTF-8's interesting values, so valid
-        // text, truncated characters and every kind of bad byte all occur.
+    /// 3000 strings of up to `max_len` random bytes, biased towards UTF-8's
+    /// interesting values, so valid text, truncated characters and every
+    /// kind of bad byte all occur.
+    fn random_byte_strings(seed: u64, max_len: u64) -> impl Iterator<Item = Vec<u8>> {
         let alphabet = [
             b'a', b'z', 0x7f, 0x80, 0x8f, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef,
             0xf0, 0xf4, 0xf5, 0xff,
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
+        let mut state = seed;
+        let mut next = move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state
         };
-        for _ in 0..3000 {
-            let len = (next() % 12) as usize;
-            let bytes: Vec<u8> = (0..len)
+        (0..3000).map(move |_| {
+            let len = next() % max_len;
+            (0..len)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-                .collect();
+                .collect()
+        })
+    }
+
+    #[test]
+    fn agrees_with_std_on_every_split_of_random_bytes() {
+        for bytes in random_byte_strings(0x2545_f491_4f6c_dd1d, 12) {
+            let len = bytes.len();
             let expected = std::str::from_utf8(&bytes).is_ok();
             for i in 0..=len {
                 let got = feed_all(&[&bytes[..i], &bytes[i..]]);
@@ -326,21 +332,8 @@ mod tests {
 
     #[test]
     fn check_agrees_with_feed_on_random_bytes() {
-        let alphabet = [
-            b'a', 0x80, 0xbf, 0xc2, 0xdf, 0xe0, 0xed, 0xf0, 0xf4, 0xf5, 0xff,
-        ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..3000 {
-            let len = (next() % 10) as usize;
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-                .collect();
+        for bytes in random_byte_strings(0x9e37_79b9_7f4a_7c15, 10) {
+            let len = bytes.len();
             for i in 0..=len {
                 let mut fed = Utf8Stream::default();
                 let mut checked = Utf8Stream::default();
