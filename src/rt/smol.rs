@@ -12,7 +12,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 tcp_shim!(socket: async_net::TcpStream, stream: TcpStream, wrap: TcpStream::from);
 
-/// The stream a smol [`WebSocket`](crate::ws::WebSocket) runs on: the same
+/// The stream a smol [`WebSocket`] runs on: the same
 /// `async-io` socket as `async_net::TcpStream`, read a little more cleverly.
 ///
 /// After a read that returns less than it asked for (the socket is drained
