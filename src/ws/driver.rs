@@ -293,17 +293,23 @@ where
             }
             if !self.read_eof {
                 match self.poll_read_io(cx) {
-                    Poll::Ready(Ok(())) => continue,
+                    Poll::Ready(Ok(())) => {
+                        self.quiet_reads = 0;
+                        continue;
+                    }
                     Poll::Ready(Err(e)) => {
                         self.phase = Phase::Done;
                         return Poll::Ready(Some(Err(Error::Io(e))));
                     }
-                    Poll::Pending => {}
+                    Poll::Pending => self.quiet_reads = self.quiet_reads.saturating_add(1),
                 }
             }
             // Nothing more to read for now: only now may a timer conclude
-            // that the peer is silent.
-            if let Some(e) = self.poll_timers(cx) {
+            // that the peer is silent. A stream may answer `Pending` once
+            // without looking (the smol shim's yields once after a short
+            // read), so that takes two reads in a row that found nothing.
+            let settled = self.read_eof || self.quiet_reads >= 2;
+            if let Some(e) = self.poll_timers(cx, settled) {
                 return Poll::Ready(Some(Err(e)));
             }
             return Poll::Pending;
@@ -311,13 +317,23 @@ where
     }
 
     /// Fires due timers: the close handshake timeout, keepalive pings and
-    /// their timeout.
-    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Option<Error> {
-        if matches!(
+    /// their timeout. Until the input is `settled`, a due timer only asks
+    /// for another look.
+    fn poll_timers(&mut self, cx: &mut Context<'_>, settled: bool) -> Option<Error> {
+        let closing = matches!(
             self.conn.state(),
             State::LocalClosing | State::RemoteClosing
-        ) && self.poll_close_expired(cx)
-        {
+        );
+        let close_due = closing && self.poll_close_expired(cx);
+        let keepalive_due = self
+            .keepalive
+            .as_mut()
+            .is_some_and(|k| k.deadline.poll_expired(cx));
+        if (close_due || keepalive_due) && !settled {
+            cx.waker().wake_by_ref();
+            return None;
+        }
+        if close_due {
             self.read_eof = true; // do not wait for the peer any longer
             self.phase = Phase::TearingDown;
             self.close_timed_out = true;

@@ -41,6 +41,8 @@ pub struct WebSocket<S> {
     pub(super) inbox_bytes: usize,
     pub(super) phase: Phase,
     pub(super) read_eof: bool,
+    /// Reads in a row that found nothing (see `poll_event`).
+    pub(super) quiet_reads: u8,
     /// The reader is parked waiting for input, so the send side need not
     /// read ahead.
     pub(super) reader_waiting: bool,
@@ -83,6 +85,7 @@ where
             inbox_bytes: 0,
             phase: Phase::Running,
             read_eof: false,
+            quiet_reads: 0,
             reader_waiting: false,
             reader_active: false,
             sends_since_read_ahead: 0,
