@@ -229,13 +229,6 @@ impl Connection {
         self.eof = true;
     }
 
-    /// Payload bytes of the frame being received that have not been
-    /// reported yet (0 between frames): lets a caller that joins a
-    /// message's pieces size its buffer once.
-    pub fn incoming_frame_remaining(&self) -> u64 {
-        self.rx_frame.as_ref().map_or(0, |f| f.remaining)
-    }
-
     /// How many received bytes wait to be parsed or reported.
     pub fn buffered_input(&self) -> usize {
         self.in_buf.len() + self.gathered.len()
@@ -289,10 +282,10 @@ impl Connection {
             }
             let available = (self.in_buf.len() as u64).min(frame.remaining) as usize;
             let whole_here = available as u64 == frame.remaining && self.gathered.is_empty();
-            // Text is not gathered: its UTF-8 is judged piece by piece, so
-            // a bad byte fails the connection before the frame is over.
-            // A frame already being gathered is finished that way even if
-            // whole-frame mode was switched off since.
+            // Compressed text is not gathered: its UTF-8 can be judged only
+            // after inflating, piece by piece. A frame already being
+            // gathered is finished that way even if whole-frame mode was
+            // switched off since.
             let gather = !self.gathered.is_empty()
                 || (self.whole_frames
                     && !whole_here
@@ -352,12 +345,7 @@ impl Connection {
         }
         // The transport ended without a close handshake.
         self.state = State::Closed;
-        self.in_buf = BytesMut::new();
-        self.gathered = BytesMut::new();
-        self.gathered_utf8 = None;
-        self.gathered_invalid = false;
-        self.rx_frame = None;
-        self.rx_message = None;
+        self.discard_input();
         self.pending_pong = None;
         Some(Ok(Event::CloseConnection(CloseConnection::new(
             CloseCode::ABNORMAL_CLOSURE,

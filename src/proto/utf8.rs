@@ -15,21 +15,25 @@ use bytes::{Bytes, BytesMut};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct InvalidUtf8;
 
-/// A character completed across pieces: at most four bytes, on the stack.
-#[derive(Debug, Default)]
+/// At most four bytes of one character, on the stack: the incomplete
+/// character a piece ended in, or one completed across pieces.
+#[derive(Debug, Default, Clone)]
 struct Carried {
     bytes: [u8; 4],
-    len: usize,
+    len: u8,
 }
 
 impl Carried {
-    fn new() -> Carried {
-        Carried::default()
+    fn of(data: &[u8]) -> Carried {
+        let mut c = Carried::default();
+        c.extend_from_slice(data);
+        c
     }
 
     fn extend_from_slice(&mut self, data: &[u8]) {
-        self.bytes[self.len..self.len + data.len()].copy_from_slice(data);
-        self.len += data.len();
+        let len = usize::from(self.len);
+        self.bytes[len..len + data.len()].copy_from_slice(data);
+        self.len += data.len() as u8;
     }
 }
 
@@ -37,15 +41,15 @@ impl std::ops::Deref for Carried {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        &self.bytes[..usize::from(self.len)]
     }
 }
 
-/// Validation state carried between the pieces of one text message.
+/// Validation state carried between the pieces of one text message: the
+/// incomplete character the last piece ended in.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Utf8Stream {
-    carry: [u8; 4],
-    carry_len: u8,
+    carry: Carried,
 }
 
 impl Utf8Stream {
@@ -77,21 +81,19 @@ impl Utf8Stream {
     /// `piece` the whole characters after it end (0 if the carried one is
     /// still unfinished).
     fn judge(&mut self, piece: &[u8]) -> Result<(Carried, usize, usize), InvalidUtf8> {
-        let mut head = Carried::new();
+        let mut head = Carried::default();
         let mut take = 0;
-        if self.carry_len != 0 {
-            let have = usize::from(self.carry_len);
-            take = (sequence_len(self.carry[0]) - have).min(piece.len());
-            head.extend_from_slice(&self.carry[..have]);
+        if !self.carry.is_empty() {
+            take = (sequence_len(self.carry[0]) - self.carry.len()).min(piece.len());
+            head = std::mem::take(&mut self.carry);
             head.extend_from_slice(&piece[..take]);
             match std::str::from_utf8(&head) {
-                Ok(_) => self.carry_len = 0,
+                Ok(_) => {}
                 Err(e) if e.error_len().is_none() => {
                     // Still a valid prefix; the piece was too short to
                     // finish it.
-                    self.carry[..head.len()].copy_from_slice(&head);
-                    self.carry_len = head.len() as u8;
-                    return Ok((Carried::new(), piece.len(), 0));
+                    self.carry = head;
+                    return Ok((Carried::default(), piece.len(), 0));
                 }
                 Err(_) => return Err(InvalidUtf8),
             }
@@ -110,8 +112,7 @@ impl Utf8Stream {
         }
         match std::str::from_utf8(tail) {
             Err(e) if e.error_len().is_none() => {
-                self.carry[..tail.len()].copy_from_slice(tail);
-                self.carry_len = tail.len() as u8;
+                self.carry = Carried::of(tail);
                 Ok((head, take, take + boundary))
             }
             // Both halves valid would make the piece valid: it is not.
@@ -130,9 +131,9 @@ impl Utf8Stream {
         piece: Bytes,
         checked: Utf8Stream,
     ) -> Result<Bytes, InvalidUtf8> {
-        let carried = usize::from(self.carry_len);
+        let carried = self.carry.len();
         let out_len = (carried + piece.len())
-            .checked_sub(usize::from(checked.carry_len))
+            .checked_sub(checked.carry.len())
             .filter(|&n| n == 0 || n >= carried)
             .ok_or(InvalidUtf8)?;
         let out = if out_len == 0 {
@@ -141,7 +142,7 @@ impl Utf8Stream {
             piece.slice(..out_len)
         } else {
             let mut joined = BytesMut::with_capacity(out_len);
-            joined.extend_from_slice(&self.carry[..carried]);
+            joined.extend_from_slice(&self.carry);
             joined.extend_from_slice(&piece[..out_len - carried]);
             joined.freeze()
         };
@@ -151,13 +152,13 @@ impl Utf8Stream {
 
     /// Whether a character is waiting for its remaining bytes.
     pub(crate) fn is_incomplete(&self) -> bool {
-        self.carry_len != 0
+        !self.carry.is_empty()
     }
 
     /// Ends the message: text that stops inside a character is invalid.
     pub(crate) fn finish(&mut self) -> Result<(), InvalidUtf8> {
         let incomplete = self.is_incomplete();
-        self.carry_len = 0;
+        self.carry = Carried::default();
         if incomplete { Err(InvalidUtf8) } else { Ok(()) }
     }
 }

@@ -44,21 +44,13 @@ impl Partial {
         }
     }
 
-    /// Adds a piece; `more` is how much of its frame is still to come, so
-    /// the joined buffer is sized once instead of doubling its way there.
-    fn push(&mut self, data: Bytes, more: u64) {
+    fn push(&mut self, data: Bytes) {
         if self.first.is_none() && self.joined.is_empty() {
             self.first = Some(data);
             return;
         }
-        let have = self.first.as_ref().map_or(0, Bytes::len) + self.joined.len() + data.len();
-        if self.joined.capacity() - self.joined.len() < data.len() {
-            // At most four times what arrived: a peer's claim alone never
-            // sizes an allocation.
-            let more = usize::try_from(more).unwrap_or(usize::MAX).min(4 * have);
-            self.joined.reserve(have - self.joined.len() + more);
-        }
         if let Some(first) = self.first.take() {
+            self.joined.reserve(first.len() + data.len());
             self.joined.extend_from_slice(&first);
         }
         self.joined.extend_from_slice(&data);
@@ -216,18 +208,16 @@ where
         };
         match event {
             Event::TextMessage(m) => {
-                let more = self.conn.incoming_frame_remaining();
                 self.partial
                     .get_or_insert_with(|| Partial::new(true))
-                    .push(m.data.into_bytes(), more);
+                    .push(m.data.into_bytes());
                 m.message_finished
                     .then(|| Ok(self.partial.take().expect("message in progress").finish()))
             }
             Event::BytesMessage(m) => {
-                let more = self.conn.incoming_frame_remaining();
                 self.partial
                     .get_or_insert_with(|| Partial::new(false))
-                    .push(m.data, more);
+                    .push(m.data);
                 m.message_finished
                     .then(|| Ok(self.partial.take().expect("message in progress").finish()))
             }
@@ -339,12 +329,12 @@ where
             self.close_timed_out = true;
             return Some(Error::Timeout(TimeoutKind::Close));
         }
+        if !keepalive_due {
+            return None;
+        }
         let interval = self.config.keepalive_interval?;
         let timeout = self.config.keepalive_timeout;
         let k = self.keepalive.as_mut()?;
-        if !k.deadline.poll_expired(cx) {
-            return None;
-        }
         let now = Instant::now();
         if k.ping_sent.is_some() {
             // The deadline was the ping's timeout, and nothing was heard
