@@ -4,7 +4,11 @@
 //!
 //! ```text
 //! cargo run --example echo_client ws://127.0.0.1:9001/ hello world
+//! SSL_CERT_FILE=ca.pem cargo run --example echo_client wss://localhost:9443/ hello
 //! ```
+//!
+//! `wss://` URLs trust the platform's root certificates plus those in the
+//! PEM file named by `SSL_CERT_FILE`, when it is set (a private CA, say).
 
 use std::io::BufRead;
 use std::process::ExitCode;

@@ -399,3 +399,52 @@ fn eof_while_the_application_decides() {
     );
     assert_eq!(server.state(), State::Closed);
 }
+
+#[test]
+fn a_tls_client_hello_is_refused_at_its_first_byte() {
+    // The first bytes of a TLS ClientHello record: no HTTP head will ever
+    // end here, so waiting for one would hold the connection until a limit.
+    let resp = expect_refusal(Config::default(), &[0x16, 0x03, 0x01, 0x02, 0x00], 400);
+    assert!(
+        String::from_utf8_lossy(&resp.body).contains("TLS"),
+        "the body says what happened: {:?}",
+        String::from_utf8_lossy(&resp.body)
+    );
+    expect_refusal(Config::default(), &[0x00, b'G', b'E', b'T'], 400);
+}
+
+#[test]
+fn a_request_may_trickle_in_and_follow_empty_lines() {
+    // Judging the first byte must not refuse what is only incomplete.
+    let mut server = WsConnection::new(Role::Server);
+    let mut request = b"\r\n".to_vec();
+    request.extend_from_slice(&rfc_request());
+    for b in &request {
+        assert!(server.next_event().is_none());
+        server.receive_bytes(std::slice::from_ref(b));
+    }
+    assert!(matches!(server.next_event(), Some(Ok(Event::Request(_)))));
+}
+
+#[test]
+fn a_client_answered_with_tls_fails_at_once() {
+    let mut client = WsConnection::new(Role::Client);
+    client.send(Request::new("example.com", "/")).unwrap();
+    client.bytes_to_send();
+    // A TLS alert record, as a TLS server sends to a plain client.
+    client.receive_bytes(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
+    let err = match client.next_event() {
+        Some(Err(e)) => e,
+        other => panic!("expected an error, got {other:?}"),
+    };
+    assert_eq!(err.answer(), Answer::Drop);
+    assert!(err.to_string().contains("wss://"), "{err}");
+    assert_eq!(client.state(), State::Closed);
+
+    // Only a prefix of "HTTP/" so far: wait for more.
+    let mut client = WsConnection::new(Role::Client);
+    client.send(Request::new("example.com", "/")).unwrap();
+    client.receive_bytes(b"HTT");
+    assert!(client.next_event().is_none());
+    assert_ne!(client.state(), State::Closed);
+}

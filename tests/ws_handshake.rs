@@ -379,7 +379,8 @@ fn connect_refuses_bad_urls_with_a_clear_message<R: Rt>() {
             ("ws://127.0.0.1:0/", "port"),
             ("ws://127.0.0.1:x/", "port"),
             ("ws://127.0.0.1:1/#frag", "fragment"),
-            ("wss://127.0.0.1:1/", "TLS"),
+            #[cfg(not(feature = "rustls"))]
+            ("wss://127.0.0.1:1/", "rustls"),
         ] {
             match R::connect(url).await {
                 Err(e @ Error::Url(_)) => {

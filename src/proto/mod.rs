@@ -349,6 +349,9 @@ impl WsConnection {
                     let Some(head_len) =
                         find_head(scanner, &self.in_buf, self.config.max_handshake_size)
                     else {
+                        if let Some(why) = not_a_request_start(&self.in_buf) {
+                            return Some(Err(self.refuse(RemoteProtocolError::http(400, why))));
+                        }
                         if self.in_buf.len() >= self.config.max_handshake_size {
                             let limit = self.config.max_handshake_size;
                             return Some(Err(self.refuse(RemoteProtocolError::http(
@@ -372,6 +375,9 @@ impl WsConnection {
                     let Some(head_len) =
                         find_head(scanner, &self.in_buf, self.config.max_handshake_size)
                     else {
+                        if let Some(why) = not_a_response_start(&self.in_buf) {
+                            return Some(Err(self.abandon(why)));
+                        }
                         if self.in_buf.len() >= self.config.max_handshake_size {
                             return Some(Err(self.abandon("response head too large".into())));
                         }
@@ -735,6 +741,38 @@ impl WsConnection {
             _ => self.out.advance(n),
         }
     }
+}
+
+/// Why the start of a request head cannot be HTTP, if it cannot: judged on
+/// the first byte, so a peer speaking another protocol (most often TLS to a
+/// plain `ws://` server) is answered at once instead of when its bytes
+/// reach the size limit or the timeout. A request line starts with a method
+/// token, after any empty lines (RFC 9112 §2.2).
+fn not_a_request_start(buf: &[u8]) -> Option<String> {
+    let first = *buf.iter().find(|&&b| b != b'\r' && b != b'\n')?;
+    let tchar = first.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&first);
+    match first {
+        _ if tchar => None,
+        0x16 => {
+            Some("a TLS handshake reached a server without TLS (wss:// to a ws:// port?)".into())
+        }
+        b => Some(format!("not an HTTP request: it starts with byte {b:#04x}")),
+    }
+}
+
+/// Why the start of a response head cannot be HTTP, if it cannot: a
+/// response starts with `HTTP/` (RFC 9112 §4), so anything else is known
+/// from the first bytes; most often a TLS server's alert to a `ws://`
+/// client.
+fn not_a_response_start(buf: &[u8]) -> Option<String> {
+    let n = buf.len().min(5);
+    if buf[..n] == b"HTTP/"[..n] {
+        return None;
+    }
+    Some(match buf[0] {
+        0x15 | 0x16 => "the server answered with TLS: use wss:// for this port".into(),
+        b => format!("not an HTTP response: it starts with byte {b:#04x}"),
+    })
 }
 
 /// Looks for the end of a handshake head within the size limit.

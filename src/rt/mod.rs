@@ -14,12 +14,19 @@ macro_rules! tcp_shim {
         use std::future::Future;
 
         use crate::proto::{AcceptConnection, Request};
+        use crate::rt::MaybeTlsStream;
         use crate::ws::{self, Config, Error, Rejection, Response, WebSocket};
 
-        /// Connects to a `ws://` URL and performs the client handshake.
+        /// The stream a client WebSocket from [`connect`] runs on: TCP,
+        /// with TLS for `wss://`.
+        pub type ClientStream = MaybeTlsStream<$stream>;
+
+        /// Connects to a `ws://` or `wss://` URL and performs the client
+        /// handshake. `wss://` trusts the platform's roots (see
+        /// `rt::tls::platform_roots`; needs the `rustls` feature).
         pub fn connect(
             url: &str,
-        ) -> impl Future<Output = Result<(WebSocket<$stream>, Response), Error>> + '_ {
+        ) -> impl Future<Output = Result<(WebSocket<ClientStream>, Response), Error>> + '_ {
             connect_with_config(url, Config::default())
         }
 
@@ -27,7 +34,7 @@ macro_rules! tcp_shim {
         pub fn connect_with_config(
             url: &str,
             config: Config,
-        ) -> impl Future<Output = Result<(WebSocket<$stream>, Response), Error>> + '_ {
+        ) -> impl Future<Output = Result<(WebSocket<ClientStream>, Response), Error>> + '_ {
             connect_with_request(url, config, |request| request)
         }
 
@@ -38,18 +45,33 @@ macro_rules! tcp_shim {
             url: &str,
             config: Config,
             build: impl FnOnce(Request) -> Request,
-        ) -> impl Future<Output = Result<(WebSocket<$stream>, Response), Error>> {
+        ) -> impl Future<Output = Result<(WebSocket<ClientStream>, Response), Error>> {
             // Boxed, like every handshake future: see `ws::client_with_config`.
+            Box::pin(super::connect_with(url, config, build, None, dial))
+        }
+
+        /// [`connect_with_request`] with the TLS settings `wss://` uses:
+        /// your own roots, client certificates or verifier.
+        #[cfg(feature = "rustls")]
+        pub fn connect_with_tls(
+            url: &str,
+            config: Config,
+            tls: &crate::rt::tls::TlsConnector,
+            build: impl FnOnce(Request) -> Request,
+        ) -> impl Future<Output = Result<(WebSocket<ClientStream>, Response), Error>> {
             Box::pin(super::connect_with(
                 url,
                 config,
                 build,
-                |host, port| async move {
-                    let socket = <$socket>::connect((host.as_str(), port)).await?;
-                    socket.set_nodelay(true)?;
-                    Ok($wrap(socket))
-                },
+                Some(tls.clone()),
+                dial,
             ))
+        }
+
+        async fn dial(host: String, port: u16) -> std::io::Result<$stream> {
+            let socket = <$socket>::connect((host.as_str(), port)).await?;
+            socket.set_nodelay(true)?;
+            Ok($wrap(socket))
         }
 
         /// Reads and validates the request on an accepted stream, leaving the
@@ -90,6 +112,47 @@ macro_rules! tcp_shim {
                 handshake.await
             }
         }
+
+        /// The stream a server WebSocket from [`accept_tls`] runs on.
+        #[cfg(feature = "rustls")]
+        pub type ServerTlsStream = crate::rt::tls::ServerTlsStream<$stream>;
+
+        /// Runs the TLS handshake on an accepted stream, then the
+        /// WebSocket handshake, accepting any valid request. Each handshake
+        /// is bounded by [`Config::handshake_timeout`].
+        #[cfg(feature = "rustls")]
+        pub fn accept_tls(
+            socket: $socket,
+            tls: &crate::rt::tls::TlsAcceptor,
+        ) -> impl Future<Output = Result<WebSocket<ServerTlsStream>, Error>> {
+            accept_tls_with(socket, tls, Config::default(), |_| {
+                Ok(AcceptConnection::new())
+            })
+        }
+
+        /// [`accept_tls`] with a [`Config`] and a decision (see
+        /// [`ws::accept_with`]).
+        #[cfg(feature = "rustls")]
+        pub fn accept_tls_with<F>(
+            socket: $socket,
+            tls: &crate::rt::tls::TlsAcceptor,
+            config: Config,
+            decide: F,
+        ) -> impl Future<Output = Result<WebSocket<ServerTlsStream>, Error>>
+        where
+            F: FnOnce(&Request) -> Result<AcceptConnection, Rejection>,
+        {
+            let nodelay = socket.set_nodelay(true);
+            let tls = tls.clone();
+            Box::pin(async move {
+                nodelay?;
+                let limit = config.handshake_timeout;
+                let stream = ws::timeout(limit, tls.accept($wrap(socket)))
+                    .await
+                    .unwrap_or(Err(Error::Timeout(ws::TimeoutKind::Handshake)))?;
+                ws::accept_with(stream, config, decide).await
+            })
+        }
     };
 }
 
@@ -97,10 +160,14 @@ macro_rules! tcp_shim {
 pub mod async_std;
 #[cfg(feature = "smol")]
 pub mod smol;
+mod stream;
+#[cfg(feature = "rustls")]
+pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod url;
 
+pub use stream::MaybeTlsStream;
 pub use url::WsUrl;
 
 use std::future::Future;
@@ -115,26 +182,50 @@ use crate::ws::{self, Config, Error, Response, WebSocket};
     not(any(feature = "smol", feature = "tokio", feature = "async-std")),
     allow(dead_code)
 )]
-/// Parses `url`, dials its host and port with `dial`, and runs the client
-/// handshake over the stream: the part of `connect` every shim shares.
+/// Parses `url`, dials its host and port with `dial`, wraps the stream in
+/// TLS for `wss://` (with `tls`, or the platform's roots), and runs the
+/// client handshake: the part of `connect` every shim shares. The TLS and
+/// WebSocket handshakes together are bounded by the handshake timeout.
 pub(crate) async fn connect_with<S, F, Fut>(
     url: &str,
     config: Config,
     build: impl FnOnce(Request) -> Request,
+    #[cfg(feature = "rustls")] tls: Option<tls::TlsConnector>,
+    #[cfg(not(feature = "rustls"))] _tls: Option<std::convert::Infallible>,
     dial: F,
-) -> Result<(WebSocket<S>, Response), Error>
+) -> Result<(WebSocket<MaybeTlsStream<S>>, Response), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(String, u16) -> Fut,
     Fut: Future<Output = io::Result<S>>,
 {
     let url = WsUrl::parse(url)?;
+    #[cfg(not(feature = "rustls"))]
     if url.secure {
         return Err(Error::Url(format!(
-            "{url}: wss:// needs TLS, which this build does not include (enable the TLS feature once it exists)"
+            "{url}: wss:// needs TLS: build wsproto with its `rustls` feature"
         )));
     }
     let stream = dial(url.host.clone(), url.port).await?;
     let request = build(Request::new(url.host_header(), url.target.clone()));
-    ws::client_with_config(stream, request, config).await
+    let limit = config.handshake_timeout;
+    ws::timeout(limit, async move {
+        let stream = if url.secure {
+            #[cfg(feature = "rustls")]
+            {
+                let tls = match tls {
+                    Some(tls) => tls,
+                    None => tls::TlsConnector::platform()?,
+                };
+                MaybeTlsStream::tls(tls.connect(&url.host, stream).await?)
+            }
+            #[cfg(not(feature = "rustls"))]
+            unreachable!("refused above")
+        } else {
+            MaybeTlsStream::plain(stream)
+        };
+        ws::client_with_config(stream, request, config).await
+    })
+    .await
+    .unwrap_or(Err(Error::Timeout(ws::TimeoutKind::Handshake)))
 }

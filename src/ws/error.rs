@@ -31,6 +31,94 @@ pub enum Error {
     Timeout(TimeoutKind),
     /// The URL cannot be connected to (bad scheme, host or port).
     Url(String),
+    /// The TLS layer failed: a certificate the client does not trust, a
+    /// failed TLS handshake, or a TLS configuration that cannot be built.
+    Tls(TlsError),
+}
+
+/// A TLS failure, sorted so a caller can tell the usual certificate
+/// problems apart without matching on the TLS library's own error types.
+#[derive(Debug)]
+pub struct TlsError {
+    kind: TlsErrorKind,
+    detail: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// What kind of TLS failure a [`TlsError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsErrorKind {
+    /// The peer's certificate has expired.
+    CertificateExpired,
+    /// The peer's certificate is not valid yet.
+    CertificateNotYetValid,
+    /// The peer's certificate does not chain to a trusted root.
+    UnknownIssuer,
+    /// The peer's certificate is not valid for the name connected to.
+    NameMismatch,
+    /// The peer's certificate was revoked.
+    CertificateRevoked,
+    /// Any other problem with the peer's certificate (bad signature,
+    /// bad encoding, wrong purpose, …).
+    BadCertificate,
+    /// The TLS handshake failed for another reason (no common protocol
+    /// version or cipher suite, an alert from the peer, garbage on the wire).
+    Handshake,
+    /// The local TLS configuration could not be built: unreadable or
+    /// invalid certificate, key or root files, or a host name that cannot be
+    /// a TLS server name.
+    Config,
+}
+
+impl TlsError {
+    /// A TLS error of `kind`, with a human-readable `detail` and the
+    /// underlying error, if any.
+    pub fn new(
+        kind: TlsErrorKind,
+        detail: impl Into<String>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> TlsError {
+        TlsError {
+            kind,
+            detail: detail.into(),
+            source,
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> TlsErrorKind {
+        self.kind
+    }
+
+    /// The human-readable detail (the TLS library's own description).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            TlsErrorKind::CertificateExpired => "the peer's certificate has expired",
+            TlsErrorKind::CertificateNotYetValid => "the peer's certificate is not valid yet",
+            TlsErrorKind::UnknownIssuer => {
+                "the peer's certificate is not signed by a trusted authority"
+            }
+            TlsErrorKind::NameMismatch => "the peer's certificate is for another name",
+            TlsErrorKind::CertificateRevoked => "the peer's certificate was revoked",
+            TlsErrorKind::BadCertificate => "the peer's certificate is invalid",
+            TlsErrorKind::Handshake => "the TLS handshake failed",
+            TlsErrorKind::Config => "the TLS configuration is invalid",
+        };
+        write!(f, "{what} ({})", self.detail)
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
 }
 
 /// Which deadline passed.
@@ -98,6 +186,7 @@ impl fmt::Display for Error {
             }
             Error::Timeout(TimeoutKind::Close) => f.write_str("the close handshake timed out"),
             Error::Url(m) => write!(f, "invalid WebSocket URL: {m}"),
+            Error::Tls(e) => write!(f, "TLS error: {e}"),
         }
     }
 }
@@ -108,6 +197,7 @@ impl std::error::Error for Error {
             Error::Io(e) => Some(e),
             Error::Protocol(e) => Some(e),
             Error::Local(e) => Some(e),
+            Error::Tls(e) => Some(e),
             _ => None,
         }
     }
@@ -116,6 +206,12 @@ impl std::error::Error for Error {
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Error {
         Error::Io(e)
+    }
+}
+
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Error {
+        Error::Tls(e)
     }
 }
 

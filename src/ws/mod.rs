@@ -16,10 +16,11 @@ mod split;
 mod timer;
 
 pub use config::Config;
-pub use error::{Error, Rejection, TimeoutKind};
+pub use error::{Error, Rejection, TimeoutKind, TlsError, TlsErrorKind};
 pub use handshake::{
     PendingAccept, Response, accept, accept_with, client, client_with_config, read_request,
 };
 pub use message::{CloseFrame, Message};
 pub use socket::WebSocket;
 pub use split::{ReadHalf, WriteHalf};
+pub(crate) use timer::timeout;

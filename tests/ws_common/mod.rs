@@ -14,6 +14,9 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "rustls")]
+pub mod certs;
+
 use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdTcp};
@@ -24,11 +27,15 @@ use base64::Engine as _;
 use futures::future::{Either, select};
 use futures::io::{AsyncRead, AsyncWrite};
 use sha1::{Digest, Sha1};
+use wsproto::rt::MaybeTlsStream;
 use wsproto::ws::{Config, Error, Message, Rejection, Response, WebSocket};
 use wsproto::{AcceptConnection, Request};
 
 /// A spawned task's result.
 pub type Join<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What a shim's `connect` returns over the runtime's stream `S`.
+pub type Connected<S> = Result<(WebSocket<MaybeTlsStream<S>>, Response), Error>;
 
 /// A server's decision on a handshake request.
 pub type Decide = Box<dyn FnOnce(&Request) -> Result<AcceptConnection, Rejection> + Send>;
@@ -64,17 +71,30 @@ pub trait Rt: Sized + 'static {
         decide: Decide,
     ) -> impl Future<Output = Result<WebSocket<Self::Stream>, Error>> + Send;
     /// The shim's `connect`.
-    fn connect(
-        url: &str,
-    ) -> impl Future<Output = Result<(WebSocket<Self::Stream>, Response), Error>> + Send;
+    fn connect(url: &str) -> impl Future<Output = Connected<Self::Stream>> + Send;
     /// The shim's `connect_with_config`.
     fn connect_with_config(
         url: &str,
         config: Config,
-    ) -> impl Future<Output = Result<(WebSocket<Self::Stream>, Response), Error>> + Send;
+    ) -> impl Future<Output = Connected<Self::Stream>> + Send;
     /// A plain TCP connection of the runtime, for `ws::client` with a
     /// hand-made `Request`.
     fn dial(addr: SocketAddr) -> impl Future<Output = Self::Stream> + Send;
+    /// The transport the shim's `accept_tls` hands to `WebSocket`.
+    #[cfg(feature = "rustls")]
+    type TlsServer: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug + 'static;
+    /// Accepts one connection and runs the shim's `accept_tls`.
+    #[cfg(feature = "rustls")]
+    fn accept_tls(
+        l: &Self::Listener,
+        tls: &wsproto::rt::tls::TlsAcceptor,
+    ) -> impl Future<Output = Result<WebSocket<Self::TlsServer>, Error>> + Send;
+    /// The shim's `connect_with_tls`.
+    #[cfg(feature = "rustls")]
+    fn connect_with_tls(
+        url: &str,
+        tls: &wsproto::rt::tls::TlsConnector,
+    ) -> impl Future<Output = Connected<Self::Stream>> + Send;
 }
 
 #[cfg(feature = "smol")]
@@ -113,14 +133,27 @@ impl Rt for Smol {
     ) -> Result<WebSocket<Self::Stream>, Error> {
         wsproto::rt::smol::accept_with(l.accept().await.unwrap().0, config, decide).await
     }
-    async fn connect(url: &str) -> Result<(WebSocket<Self::Stream>, Response), Error> {
+    async fn connect(url: &str) -> Connected<Self::Stream> {
         wsproto::rt::smol::connect(url).await
     }
-    async fn connect_with_config(
-        url: &str,
-        config: Config,
-    ) -> Result<(WebSocket<Self::Stream>, Response), Error> {
+    async fn connect_with_config(url: &str, config: Config) -> Connected<Self::Stream> {
         wsproto::rt::smol::connect_with_config(url, config).await
+    }
+    #[cfg(feature = "rustls")]
+    type TlsServer = wsproto::rt::smol::ServerTlsStream;
+    #[cfg(feature = "rustls")]
+    async fn accept_tls(
+        l: &Self::Listener,
+        tls: &wsproto::rt::tls::TlsAcceptor,
+    ) -> Result<WebSocket<Self::TlsServer>, Error> {
+        wsproto::rt::smol::accept_tls(l.accept().await.unwrap().0, tls).await
+    }
+    #[cfg(feature = "rustls")]
+    async fn connect_with_tls(
+        url: &str,
+        tls: &wsproto::rt::tls::TlsConnector,
+    ) -> Connected<Self::Stream> {
+        wsproto::rt::smol::connect_with_tls(url, Config::default(), tls, |r| r).await
     }
     async fn dial(addr: SocketAddr) -> Self::Stream {
         smol::net::TcpStream::connect(addr).await.unwrap().into()
@@ -165,14 +198,27 @@ impl Rt for AsyncStd {
     ) -> Result<WebSocket<Self::Stream>, Error> {
         wsproto::rt::async_std::accept_with(Self::accept_tcp(l).await, config, decide).await
     }
-    async fn connect(url: &str) -> Result<(WebSocket<Self::Stream>, Response), Error> {
+    async fn connect(url: &str) -> Connected<Self::Stream> {
         wsproto::rt::async_std::connect(url).await
     }
-    async fn connect_with_config(
-        url: &str,
-        config: Config,
-    ) -> Result<(WebSocket<Self::Stream>, Response), Error> {
+    async fn connect_with_config(url: &str, config: Config) -> Connected<Self::Stream> {
         wsproto::rt::async_std::connect_with_config(url, config).await
+    }
+    #[cfg(feature = "rustls")]
+    type TlsServer = wsproto::rt::async_std::ServerTlsStream;
+    #[cfg(feature = "rustls")]
+    async fn accept_tls(
+        l: &Self::Listener,
+        tls: &wsproto::rt::tls::TlsAcceptor,
+    ) -> Result<WebSocket<Self::TlsServer>, Error> {
+        wsproto::rt::async_std::accept_tls(l.accept().await.unwrap().0, tls).await
+    }
+    #[cfg(feature = "rustls")]
+    async fn connect_with_tls(
+        url: &str,
+        tls: &wsproto::rt::tls::TlsConnector,
+    ) -> Connected<Self::Stream> {
+        wsproto::rt::async_std::connect_with_tls(url, Config::default(), tls, |r| r).await
     }
     async fn dial(addr: SocketAddr) -> Self::Stream {
         async_std::net::TcpStream::connect(addr).await.unwrap()
@@ -222,14 +268,27 @@ impl Rt for Tokio {
     ) -> Result<WebSocket<Self::Stream>, Error> {
         wsproto::rt::tokio::accept_with(l.accept().await.unwrap().0, config, decide).await
     }
-    async fn connect(url: &str) -> Result<(WebSocket<Self::Stream>, Response), Error> {
+    async fn connect(url: &str) -> Connected<Self::Stream> {
         wsproto::rt::tokio::connect(url).await
     }
-    async fn connect_with_config(
-        url: &str,
-        config: Config,
-    ) -> Result<(WebSocket<Self::Stream>, Response), Error> {
+    async fn connect_with_config(url: &str, config: Config) -> Connected<Self::Stream> {
         wsproto::rt::tokio::connect_with_config(url, config).await
+    }
+    #[cfg(feature = "rustls")]
+    type TlsServer = wsproto::rt::tokio::ServerTlsStream;
+    #[cfg(feature = "rustls")]
+    async fn accept_tls(
+        l: &Self::Listener,
+        tls: &wsproto::rt::tls::TlsAcceptor,
+    ) -> Result<WebSocket<Self::TlsServer>, Error> {
+        wsproto::rt::tokio::accept_tls(l.accept().await.unwrap().0, tls).await
+    }
+    #[cfg(feature = "rustls")]
+    async fn connect_with_tls(
+        url: &str,
+        tls: &wsproto::rt::tls::TlsConnector,
+    ) -> Connected<Self::Stream> {
+        wsproto::rt::tokio::connect_with_tls(url, Config::default(), tls, |r| r).await
     }
     async fn dial(addr: SocketAddr) -> Self::Stream {
         use tokio_util::compat::TokioAsyncReadCompatExt;
