@@ -11,6 +11,12 @@ library drives our servers (many concurrent clients) and serves our clients.
     interop.py echo-server PORT [none|deflate]
         an echo server for our echo_client (it logs what each connection
         negotiated)
+    interop.py make-certs DIR
+        a private CA (DIR/ca.pem) and a certificate it signs for localhost
+        and 127.0.0.1 (DIR/server.pem, key DIR/server.key), made with
+        `trustme`, plus one for another name (DIR/other.pem, DIR/other.key)
+    interop.py tls-echo-server PORT CERT KEY
+        the echo server over TLS, for our echo_client's wss:// check
     interop.py fuzz-server PORT [default|strict]
         a stand-in for the Autobahn fuzzingserver's three endpoints
         (/getCaseCount, /runCase, /updateReports), with permessage-deflate
@@ -20,6 +26,7 @@ library drives our servers (many concurrent clients) and serves our clients.
 """
 import asyncio
 import os
+import ssl
 import sys
 import urllib.parse
 
@@ -107,6 +114,9 @@ async def one_client(url: str, n: int, mode: str) -> None:
         kwargs = dict(compression="deflate")
     else:
         kwargs = dict(compression=None, extensions=[ClientPerMessageDeflateFactory(**MODES[mode][0])])
+    if url.startswith("wss://"):
+        # Our TLS servers are checked against the CA named by INTEROP_CA.
+        kwargs["ssl"] = ssl.create_default_context(cafile=os.environ["INTEROP_CA"])
     async with websockets.connect(url, max_size=None, **kwargs) as ws:
         check_negotiation(ws, mode)
         for i, payload in enumerate(payloads()):
@@ -159,6 +169,32 @@ async def echo_server(port: int, mode: str) -> None:
 
     compression = "deflate" if mode == "deflate" else None
     async with websockets.serve(echo, "127.0.0.1", port, compression=compression, max_size=None):
+        print("ready", flush=True)
+        await asyncio.Future()
+
+
+def make_certs(out: str) -> None:
+    import trustme
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(os.path.join(out, "ca.pem"))
+    for name, hosts in (("server", ["localhost", "127.0.0.1"]), ("other", ["other.example"])):
+        cert = ca.issue_cert(*hosts)
+        cert.private_key_pem.write_to_path(os.path.join(out, f"{name}.key"))
+        with open(os.path.join(out, f"{name}.pem"), "wb") as f:
+            for blob in cert.cert_chain_pems:
+                f.write(blob.bytes())
+
+
+async def tls_echo_server(port: int, cert: str, key: str) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    async def echo(ws):
+        async for message in ws:
+            await ws.send(message)
+
+    async with websockets.serve(echo, "127.0.0.1", port, ssl=context, max_size=None):
         print("ready", flush=True)
         await asyncio.Future()
 
@@ -253,6 +289,10 @@ if __name__ == "__main__":
         asyncio.run(test_server(sys.argv[2], connections, sys.argv[4:] or ["none"]))
     elif sys.argv[1] == "echo-server":
         asyncio.run(echo_server(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "none"))
+    elif sys.argv[1] == "make-certs":
+        make_certs(sys.argv[2])
+    elif sys.argv[1] == "tls-echo-server":
+        asyncio.run(tls_echo_server(int(sys.argv[2]), sys.argv[3], sys.argv[4]))
     elif sys.argv[1] == "fuzz-server":
         asyncio.run(fuzz_server(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "default"))
     else:
