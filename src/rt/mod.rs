@@ -1,4 +1,4 @@
-//! Runtime shims: TCP connect by URL and accept on a listener's stream, for
+//! Runtime shims: TCP (and, with `rustls`, TLS) connect by URL and accept on a listener's stream, for
 //! smol (default), async-std and tokio. Each is a thin adapter that hands a
 //! byte stream to [`crate::ws`]; none knows anything of frames.
 
