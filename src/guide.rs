@@ -12,6 +12,7 @@
 //! 7. [Limits and errors](crate::guide::limits): whose fault it is, and what is answered.
 //! 8. [Coming from Python wsproto or tungstenite](crate::guide::migrating): name maps and
 //!    behavioural differences.
+//! 9. [TLS](crate::guide::tls): `wss://` clients, trust roots, certificate errors, TLS servers.
 //!
 //! Every example on these pages is a doctest: it runs in `cargo test`,
 //! talking over loopback sockets it opens itself or exchanging bytes in
@@ -41,3 +42,7 @@ pub mod limits {}
 
 #[doc = include_str!("../docs/guide/08-migrating.md")]
 pub mod migrating {}
+
+#[cfg(feature = "rustls")]
+#[doc = include_str!("../docs/guide/09-tls.md")]
+pub mod tls {}

@@ -1,6 +1,7 @@
-//! Runtime shims: TCP (and, with `rustls`, TLS) connect by URL and accept on a listener's stream, for
-//! smol (default), async-std and tokio. Each is a thin adapter that hands a
-//! byte stream to [`crate::ws`]; none knows anything of frames.
+//! Runtime shims: connect by URL (TCP, and TLS for `wss://` with the
+//! `rustls` feature) and accept on a listener's stream, for smol (default),
+//! async-std and tokio. Each is a thin adapter that hands a byte stream to
+//! [`crate::ws`]; none knows anything of frames.
 
 /// Writes a shim's four functions (`connect`, `connect_with_config`,
 /// `accept`, `accept_with`) for a runtime's TCP type `$socket`, which `$wrap`
