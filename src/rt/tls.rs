@@ -351,6 +351,27 @@ mod tests {
         assert!(matches!(classify(e), Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof));
     }
 
+    #[cfg(feature = "webpki-roots")]
+    #[test]
+    fn webpki_roots_are_compiled_in() {
+        let connector = TlsConnector::webpki_roots();
+        assert_eq!(connector.config().alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
+
+    #[test]
+    fn pem_files_add_their_certificates() {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let path = std::env::temp_dir().join(format!("wsproto-roots-{}.pem", std::process::id()));
+        std::fs::write(&path, cert.cert.pem() + &cert.cert.pem()).unwrap();
+        let mut roots = RootCertStore::empty();
+        let added = add_pem_file(&mut roots, &path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(added, 2);
+        let missing = add_pem_file(&mut roots, "/nonexistent/wsproto.pem").unwrap_err();
+        assert_eq!(missing.kind(), TlsErrorKind::Config);
+        assert!(missing.to_string().contains("/nonexistent/wsproto.pem"), "{missing}");
+    }
+
     #[test]
     fn bad_pem_is_a_config_error() {
         let e = TlsAcceptor::from_pem(b"not a certificate", b"nor a key").unwrap_err();
