@@ -185,8 +185,10 @@ use crate::ws::{self, Config, Error, Response, WebSocket};
 )]
 /// Parses `url`, dials its host and port with `dial`, wraps the stream in
 /// TLS for `wss://` (with `tls`, or the platform's roots), and runs the
-/// client handshake: the part of `connect` every shim shares. The TLS and
-/// WebSocket handshakes together are bounded by the handshake timeout.
+/// client handshake: the part of `connect` every shim shares. Dialing and
+/// the TLS and WebSocket handshakes together are bounded by the handshake
+/// timeout (a host that drops SYNs would otherwise hold `connect` for the
+/// operating system's minutes).
 pub(crate) async fn connect_with<S, F, Fut>(
     url: &str,
     config: Config,
@@ -207,10 +209,10 @@ where
             "{url}: wss:// needs TLS: build wsproto with its `rustls` feature"
         )));
     }
-    let stream = dial(url.host.clone(), url.port).await?;
     let request = build(Request::new(url.host_header(), url.target.clone()));
     let limit = config.handshake_timeout;
     ws::timeout(limit, async move {
+        let stream = dial(url.host.clone(), url.port).await?;
         let stream = if url.secure {
             #[cfg(feature = "rustls")]
             {

@@ -355,7 +355,10 @@ mod tests {
     #[test]
     fn webpki_roots_are_compiled_in() {
         let connector = TlsConnector::webpki_roots();
-        assert_eq!(connector.config().alpn_protocols, vec![b"http/1.1".to_vec()]);
+        assert_eq!(
+            connector.config().alpn_protocols,
+            vec![b"http/1.1".to_vec()]
+        );
     }
 
     #[test]
@@ -369,7 +372,10 @@ mod tests {
         assert_eq!(added, 2);
         let missing = add_pem_file(&mut roots, "/nonexistent/wsproto.pem").unwrap_err();
         assert_eq!(missing.kind(), TlsErrorKind::Config);
-        assert!(missing.to_string().contains("/nonexistent/wsproto.pem"), "{missing}");
+        assert!(
+            missing.to_string().contains("/nonexistent/wsproto.pem"),
+            "{missing}"
+        );
     }
 
     #[test]

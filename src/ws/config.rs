@@ -34,7 +34,9 @@ pub struct Config {
     /// How long to wait for the peer's part of the close handshake, and for
     /// a server to drop the transport after it (default 5 s).
     pub close_timeout: Duration,
-    /// How long the opening handshake may take (default 10 s).
+    /// How long the opening handshake may take (default 10 s). For the
+    /// shims' `connect` this covers dialing and the TLS handshake too; for
+    /// `accept_tls`, the TLS handshake and then the WebSocket handshake each.
     pub handshake_timeout: Duration,
 }
 
