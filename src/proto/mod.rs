@@ -489,28 +489,7 @@ impl WsConnection {
 
     /// Matches the extensions a server accepted with those offered.
     fn finalize_extensions(&self, accepted: &[Params]) -> Result<Vec<Box<dyn Extension>>, String> {
-        let mut active: Vec<Box<dyn Extension>> = Vec::new();
-        for params in accepted {
-            if active.iter().any(|e| e.name() == params.name) {
-                return Err(format!("server accepted extension {} twice", params.name));
-            }
-            let template = self
-                .config
-                .extensions
-                .iter()
-                .find(|e| e.name() == params.name)
-                .ok_or_else(|| {
-                    format!(
-                        "server accepted extension {}, which was not offered",
-                        params.name
-                    )
-                })?;
-            let mut ext = template.box_clone();
-            ext.finalize(params)
-                .map_err(|e| format!("extension {}: {e}", params.name))?;
-            active.push(ext);
-        }
-        Ok(active)
+        extensions::finalize(&self.config.extensions, accepted)
     }
 
     /// Hands over to the frame engine with the negotiated extensions.
@@ -596,12 +575,7 @@ impl WsConnection {
             handshake::check_header(&h.name, &h.value)?;
         }
         let key = handshake::generate_key();
-        let offers: Vec<Params> = self
-            .config
-            .extensions
-            .iter()
-            .flat_map(|e| e.offer())
-            .collect();
+        let offers = extensions::offers(&self.config.extensions);
         self.out
             .append(|out| handshake::write_request(out, &req, &key, &offers));
         self.phase = Phase::AwaitingResponse {
@@ -627,26 +601,7 @@ impl WsConnection {
         }
         // Take the client's offers in its order of preference; each
         // configured extension accepts at most one.
-        let mut active: Vec<Box<dyn Extension>> = Vec::new();
-        let mut responses = Vec::new();
-        for offer in &parsed.offers {
-            if active.iter().any(|e| e.name() == offer.name) {
-                continue;
-            }
-            let Some(template) = self
-                .config
-                .extensions
-                .iter()
-                .find(|e| e.name() == offer.name)
-            else {
-                continue;
-            };
-            let mut ext = template.box_clone();
-            if let Some(response) = ext.accept(offer) {
-                responses.push(response);
-                active.push(ext);
-            }
-        }
+        let (active, responses) = extensions::negotiate(&self.config.extensions, &parsed.offers);
         self.out.append(|out| {
             handshake::write_accept(
                 out,
