@@ -71,7 +71,9 @@
 //! * [`WsConnection`] runs the HTTP/1.1 opening handshake for a [`Role`],
 //!   then messages, pings and the close handshake.
 //! * [`Connection`] is the frame engine alone, for WebSockets bootstrapped
-//!   elsewhere (HTTP/2, RFC 8441).
+//!   elsewhere. [`h2`] does the HTTP/2 ([RFC 8441]) and HTTP/3 (RFC 9220)
+//!   bootstrap: it builds and checks the extended CONNECT header lists and
+//!   opens the `Connection`; the HTTP/2 crate of your choice carries them.
 //! * Input enters through `receive_bytes` / `receive_eof`; events come out
 //!   of `next_event` (one at a time, so you may `send` between them) or
 //!   `events`; application commands go in through `send`; output comes out
@@ -97,6 +99,7 @@
 //! | `async-std` | `rt::async_std` (async-std is discontinued upstream; the shim stays thin) |
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
+//! [RFC 8441]: https://www.rfc-editor.org/rfc/rfc8441
 #![warn(missing_docs)]
 
 /// The guide: how to use the engine and the async layer, with runnable examples.
@@ -105,6 +108,7 @@ pub mod proto;
 pub mod rt;
 pub mod ws;
 
+pub use proto::h2;
 pub use proto::{
     AcceptConnection, Answer, BytesMessage, CloseCode, CloseConnection, Config, Connection, Event,
     Header, LocalProtocolError, Ping, Pong, RejectConnection, RejectData, RemoteProtocolError,

@@ -102,10 +102,16 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// The headers of a parsed head, with the lookups the handshake needs.
+/// The headers of a parsed head, with the lookups the handshake needs
+/// (also used by the HTTP/2 bootstrap, [`super::h2`]).
 pub(crate) struct Headers<'b>(Vec<(&'b str, &'b [u8])>);
 
 impl<'b> Headers<'b> {
+    /// Headers from name/value pairs.
+    pub(crate) fn new(headers: Vec<(&'b str, &'b [u8])>) -> Self {
+        Headers(headers)
+    }
+
     fn from_httparse(headers: &[httparse::Header<'b>]) -> Self {
         Headers(headers.iter().map(|h| (h.name, h.value)).collect())
     }

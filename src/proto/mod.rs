@@ -6,7 +6,8 @@
 //! `events`, the application calls `send`, and the bytes to write come out of
 //! `bytes_to_send`. [`WsConnection`] runs the HTTP/1.1 opening handshake and
 //! then the frame engine, [`Connection`], which is also usable on its own
-//! where the handshake happens elsewhere (HTTP/2, RFC 8441).
+//! where the handshake happens elsewhere: [`h2`] runs the HTTP/2 (RFC 8441)
+//! and HTTP/3 (RFC 9220) handshake as header lists and opens one.
 
 mod body;
 pub mod close;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod extensions;
 pub mod frame;
+pub mod h2;
 pub mod handshake;
 pub mod mask;
 mod outbuf;
