@@ -97,6 +97,8 @@
 //! | `smol` (default) | [`rt::smol`]: TCP on `async-io`'s reactor (accepts `async-net` streams), usable under any executor |
 //! | `tokio` | `rt::tokio`: tokio's `TcpStream` through `tokio-util`'s compat adapters |
 //! | `async-std` | `rt::async_std` (async-std is discontinued upstream; the shim stays thin) |
+//! | `tracing` | diagnostics as `tracing` events: handshake outcomes, closes, the peer's protocol errors and the application's misuse at `debug`, a keepalive timeout at `info`, messages at `trace`; off, nothing is compiled in |
+//! | `log` | the same diagnostics as `log` records (with `tracing` on too, through `tracing`, which hands them to `log` while no subscriber is set) |
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 //! [RFC 8441]: https://www.rfc-editor.org/rfc/rfc8441
@@ -107,6 +109,8 @@ pub mod guide;
 pub mod proto;
 pub mod rt;
 pub mod ws;
+
+mod trace;
 
 pub use proto::h2;
 pub use proto::{

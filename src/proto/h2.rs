@@ -70,6 +70,7 @@ use super::events::{AcceptConnection, Header, RejectConnection, Request};
 use super::extensions::{self, ExtensionParams, is_token_byte};
 use super::handshake::{Headers, check_header};
 use super::{Config, Role};
+use crate::trace::ws_debug;
 
 /// A header field as the HTTP/2 layer hands it over: a name and a value, as
 /// bytes. Implemented for [`Header`] and for pairs such as `(&str, &str)`,
@@ -348,7 +349,10 @@ impl ClientHandshake {
         &self,
         fields: &[F],
     ) -> Result<(Connection, AcceptConnection), ResponseError> {
-        let invalid = |m: String| ResponseError::Invalid(RemoteProtocolError::new(Answer::Drop, m));
+        let invalid = |m: String| {
+            ws_debug!("invalid extended CONNECT response: {m}");
+            ResponseError::Invalid(RemoteProtocolError::new(Answer::Drop, m))
+        };
         let f = Fields::split(fields, &[":status"]).map_err(invalid)?;
         let status = f
             .pseudo(":status")
@@ -363,6 +367,7 @@ impl ClientHandshake {
             }
         };
         if status != 200 {
+            ws_debug!("extended CONNECT rejected by the server: {status}");
             // RFC 8441 §5 (and RFC 9110 §9.3.6): only a success opens the
             // tunnel, and the WebSocket answer to an extended CONNECT is 200.
             let headers = f.regular.iter().map(|(n, v)| Header::new(*n, *v));
@@ -377,6 +382,10 @@ impl ClientHandshake {
             .map_err(invalid)?;
         let accepted = h.extensions().map_err(invalid)?;
         let active = extensions::finalize(&self.config.extensions, &accepted).map_err(invalid)?;
+        ws_debug!(
+            "extended CONNECT accepted by the server; subprotocol {subprotocol:?}, extensions [{}]",
+            extensions::names(&active)
+        );
         let conn = Connection::with_config(Role::Client, self.config.with_extensions(active));
         let accept = AcceptConnection {
             subprotocol,
@@ -458,6 +467,18 @@ impl ServerHandshake {
     /// [`Config::max_headers`] fields. Nothing is queued anywhere: answer
     /// with [`error_response`], or reset the stream.
     pub fn with_config<F: HeaderField>(
+        fields: &[F],
+        config: Config,
+    ) -> Result<ServerHandshake, RemoteProtocolError> {
+        let result = ServerHandshake::validate(fields, config);
+        if let Err(e) = &result {
+            // The client's fault: `debug`, not a warning.
+            ws_debug!("extended CONNECT refused: {e}");
+        }
+        result
+    }
+
+    fn validate<F: HeaderField>(
         fields: &[F],
         config: Config,
     ) -> Result<ServerHandshake, RemoteProtocolError> {
@@ -586,6 +607,11 @@ impl ServerHandshake {
             out.push(Header::new("sec-websocket-extensions", join(&responses)));
         }
         out.extend(extra);
+        ws_debug!(
+            "extended CONNECT accepted; subprotocol {:?}, extensions [{}]",
+            accept.subprotocol,
+            extensions::names(&active)
+        );
         let conn = Connection::with_config(Role::Server, self.config.with_extensions(active));
         Ok((out, conn))
     }
@@ -601,6 +627,7 @@ impl ServerHandshake {
         for h in &reject.headers {
             out.push(outgoing_header(h)?);
         }
+        ws_debug!("extended CONNECT rejected: {}", reject.status_code);
         Ok(out)
     }
 }

@@ -46,6 +46,8 @@ use extensions::ExtensionParams as Params;
 use handshake::{HeadScanner, ParsedRequest};
 use outbuf::OutBuffer;
 
+use crate::trace::ws_debug;
+
 /// Which end of the connection this is. Clients mask what they send and
 /// start the handshake; servers answer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -422,6 +424,8 @@ impl WsConnection {
 
     /// A server refuses a bad request: the error response is queued.
     fn refuse(&mut self, err: RemoteProtocolError) -> RemoteProtocolError {
+        // A bad request is the client's fault: `debug`, not a warning.
+        ws_debug!("handshake request refused: {err}");
         self.out
             .append(|out| handshake::write_error_response(out, &err));
         self.phase = Phase::Closed;
@@ -431,6 +435,7 @@ impl WsConnection {
 
     /// The handshake failed where no answer can be sent: drop the transport.
     fn abandon(&mut self, message: String) -> RemoteProtocolError {
+        ws_debug!("handshake failed: {message}");
         self.phase = Phase::Closed;
         self.in_buf = BytesMut::new();
         RemoteProtocolError::new(Answer::Drop, message)
@@ -457,6 +462,7 @@ impl WsConnection {
                 }
                 return Ok(None);
             }
+            ws_debug!("handshake rejected by the server: HTTP {}", response.status);
             let reader = BodyReader::for_response(response.status, &response.headers);
             let has_body = reader.is_some();
             self.phase = match reader {
@@ -482,6 +488,11 @@ impl WsConnection {
             })
             .map_err(|m| self.abandon(m))?;
         let (accepted, active) = accepted;
+        ws_debug!(
+            "handshake accepted by the server; subprotocol {:?}, extensions [{}]",
+            accepted.subprotocol,
+            extensions::names(&active)
+        );
         self.open(active);
         Ok(Some(Event::AcceptConnection(AcceptConnection {
             subprotocol: accepted.subprotocol,
@@ -518,7 +529,7 @@ impl WsConnection {
         let event = event.into();
         let name = event.name();
         let state = self.state();
-        match (&mut self.phase, event) {
+        let result = match (&mut self.phase, event) {
             (
                 Phase::Open(conn),
                 ev @ (Event::TextMessage(_)
@@ -526,7 +537,7 @@ impl WsConnection {
                 | Event::Ping(_)
                 | Event::Pong(_)
                 | Event::CloseConnection(_)),
-            ) => conn.send(ev),
+            ) => return conn.send(ev),
             (Phase::ClientIdle, Event::Request(req)) => self.send_request(req),
             (Phase::AwaitingDecision(_), Event::AcceptConnection(accept)) => {
                 self.send_accept(accept)
@@ -542,7 +553,12 @@ impl WsConnection {
                 Ok(())
             }
             _ => Err(LocalProtocolError::WrongState { event: name, state }),
+        };
+        if let Err(e) = &result {
+            // The application's mistake, and it is told so by the error.
+            ws_debug!("refused to send: {e}");
         }
+        result
     }
 
     fn send_request(&mut self, req: Request) -> Result<(), LocalProtocolError> {
@@ -604,6 +620,11 @@ impl WsConnection {
         // Take the client's offers in its order of preference; each
         // configured extension accepts at most one.
         let (active, responses) = extensions::negotiate(&self.config.extensions, &parsed.offers);
+        ws_debug!(
+            "handshake accepted; subprotocol {:?}, extensions [{}]",
+            accept.subprotocol,
+            extensions::names(&active)
+        );
         self.out.append(|out| {
             handshake::write_accept(
                 out,
@@ -624,6 +645,7 @@ impl WsConnection {
         for h in &reject.headers {
             handshake::check_header(&h.name, &h.value)?;
         }
+        ws_debug!("handshake rejected: HTTP {}", reject.status_code);
         self.out.append(|out| {
             handshake::write_reject(out, reject.status_code, &reject.headers, reject.has_body)
         });

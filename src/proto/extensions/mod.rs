@@ -221,6 +221,12 @@ pub(crate) fn finalize(
     Ok(active)
 }
 
+/// The names of `extensions`, comma-separated, for diagnostics.
+pub(crate) fn names(extensions: &[Box<dyn Extension>]) -> String {
+    let names: Vec<&str> = extensions.iter().map(|e| e.name()).collect();
+    names.join(", ")
+}
+
 /// A failure inside an extension that ends the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtensionError {
