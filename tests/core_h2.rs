@@ -375,6 +375,8 @@ fn server_refuses_each_malformed_request_for_its_own_reason() {
     refused(&adding("", "x"), 400, "malformed header name");
     refused(&adding("x-evil", "a\r\nb: c"), 400, "NUL, CR or LF");
     refused(&replacing(":path", "/\0"), 400, "NUL, CR or LF");
+    // Names that failed validation are quoted: they end up in logs.
+    refused(&adding(":x\r\ny", "1"), 400, "field \":x\\r\\ny\"");
     // RFC 9113 §8.3: pseudo-header fields first, once each, only known ones.
     refused(&adding(":path", "/again"), 400, "after a regular field");
     let mut dup = good_request();
@@ -382,7 +384,7 @@ fn server_refuses_each_malformed_request_for_its_own_reason() {
     refused(&dup, 400, "duplicate pseudo-header field :method");
     let mut status = good_request();
     status.insert(0, (":status".into(), "200".into()));
-    refused(&status, 400, "unexpected pseudo-header field :status");
+    refused(&status, 400, "unexpected pseudo-header field \":status\"");
     // A bound on the header count, like the HTTP/1.1 handshake's.
     let mut many = good_request();
     for i in 0..64 {

@@ -134,13 +134,13 @@ impl<'a> Fields<'a> {
             let shown = String::from_utf8_lossy(name);
             // §8.2.1: no NUL, CR or LF anywhere in a value.
             if value.iter().any(|&b| matches!(b, 0 | b'\r' | b'\n')) {
-                return Err(format!("header {shown} has a NUL, CR or LF in its value"));
+                return Err(format!("header {shown:?} has a NUL, CR or LF in its value"));
             }
             if let Some(pseudo) = name.strip_prefix(b":") {
                 // §8.3: pseudo-header fields come first, each at most once,
                 // and only those defined for the message.
                 let Some(&known) = allowed.iter().find(|a| a.as_bytes()[1..] == *pseudo) else {
-                    return Err(format!("unexpected pseudo-header field {shown}"));
+                    return Err(format!("unexpected pseudo-header field {shown:?}"));
                 };
                 if !out.regular.is_empty() {
                     return Err(format!("pseudo-header field {known} after a regular field"));
@@ -159,7 +159,7 @@ impl<'a> Fields<'a> {
                 return Err(format!("header name {shown:?} is not in lower case"));
             }
             // Token bytes are ASCII.
-            let name = std::str::from_utf8(name).map_err(|_| format!("header {shown}"))?;
+            let name = std::str::from_utf8(name).map_err(|_| format!("header {shown:?}"))?;
             if CONNECTION_SPECIFIC.contains(&name) {
                 return Err(format!("connection-specific header {name} in HTTP/2"));
             }
