@@ -71,7 +71,9 @@
 //! * [`WsConnection`] runs the HTTP/1.1 opening handshake for a [`Role`],
 //!   then messages, pings and the close handshake.
 //! * [`Connection`] is the frame engine alone, for WebSockets bootstrapped
-//!   elsewhere (HTTP/2, RFC 8441).
+//!   elsewhere. [`h2`] does the HTTP/2 ([RFC 8441]) and HTTP/3 (RFC 9220)
+//!   bootstrap: it builds and checks the extended CONNECT header lists and
+//!   opens the `Connection`; the HTTP/2 crate of your choice carries them.
 //! * Input enters through `receive_bytes` / `receive_eof`; events come out
 //!   of `next_event` (one at a time, so you may `send` between them) or
 //!   `events`; application commands go in through `send`; output comes out
@@ -97,8 +99,11 @@
 //! | `async-std` | `rt::async_std` (async-std is discontinued upstream; the shim stays thin) |
 //! | `rustls` (default) | `wss://` in every shim's `connect`, `accept_tls` for servers, and `rt::tls` (rustls through `futures-rustls`, platform roots) |
 //! | `webpki-roots` | `rt::tls::TlsConnector::webpki_roots`: Mozilla's roots compiled in |
+//! | `tracing` | diagnostics as `tracing` events: handshake outcomes, closes, the peer's protocol errors and the application's misuse at `debug`, a keepalive timeout at `info`, messages at `trace`; off, nothing is compiled in |
+//! | `log` | the same diagnostics as `log` records (with `tracing` on too, through `tracing`, which hands them to `log` while no subscriber is set) |
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
+//! [RFC 8441]: https://www.rfc-editor.org/rfc/rfc8441
 #![warn(missing_docs)]
 
 /// The guide: how to use the engine and the async layer, with runnable examples.
@@ -107,6 +112,9 @@ pub mod proto;
 pub mod rt;
 pub mod ws;
 
+mod trace;
+
+pub use proto::h2;
 pub use proto::{
     AcceptConnection, Answer, BytesMessage, CloseCode, CloseConnection, Config, Connection, Event,
     Header, LocalProtocolError, Ping, Pong, RejectConnection, RejectData, RemoteProtocolError,

@@ -18,6 +18,7 @@ use super::mask::apply_mask;
 use super::outbuf::OutBuffer;
 use super::utf8::Utf8Stream;
 use super::{Config, Role, State};
+use crate::trace::{ws_debug, ws_trace};
 
 /// The frame whose payload is being read.
 #[derive(Debug)]
@@ -344,6 +345,7 @@ impl Connection {
             return None;
         }
         // The transport ended without a close handshake.
+        ws_debug!("transport ended without a close handshake (1006); connection closed");
         self.state = State::Closed;
         self.discard_input();
         self.pending_pong = None;
@@ -504,6 +506,11 @@ impl Connection {
             }
         };
         if message_finished {
+            ws_trace!(
+                "received a {:?} message, {} payload bytes on the wire",
+                msg.opcode,
+                msg.wire_len
+            );
             self.rx_message = None;
         }
         Ok(Some(event))
@@ -516,12 +523,16 @@ impl Connection {
     ) -> Option<Result<Event, RemoteProtocolError>> {
         match opcode {
             OpCode::Ping => {
+                ws_trace!("ping received ({} bytes)", payload.len());
                 if self.config.auto_pong && self.state == State::Open {
                     self.pending_pong = Some(payload.clone());
                 }
                 Some(Ok(Event::Ping(Ping { payload })))
             }
-            OpCode::Pong => Some(Ok(Event::Pong(Pong { payload }))),
+            OpCode::Pong => {
+                ws_trace!("pong received ({} bytes)", payload.len());
+                Some(Ok(Event::Pong(Pong { payload })))
+            }
             _ => self.on_close(&payload),
         }
     }
@@ -551,12 +562,17 @@ impl Connection {
         let event = CloseConnection::new(code, reason);
         self.discard_input();
         if self.state == State::Open {
+            ws_debug!("close received: {code} {:?}; replying", event.reason);
             // Echo the code, as RFC 6455 §5.5.1 suggests; an empty close is
             // answered with an empty close.
             let reply = (code != CloseCode::NO_STATUS_RCVD).then_some(code);
             self.write_close(reply, "");
             self.state = State::RemoteClosing;
         } else {
+            ws_debug!(
+                "close received: {code} {:?}; connection closed",
+                event.reason
+            );
             self.state = State::Closed;
         }
         Some(Ok(Event::CloseConnection(event)))
@@ -570,10 +586,14 @@ impl Connection {
         message: String,
     ) -> Option<Result<Event, RemoteProtocolError>> {
         self.discard_input();
+        // The peer's bad input is the peer's fault, not a fault here: at
+        // `debug`, so that no client can fill a server's warning log.
         let answer = if self.state == State::Open {
+            ws_debug!("protocol error from the peer: {message}; closing with {code}");
             self.write_close(Some(code), truncate_reason(&message));
             Answer::Close(code)
         } else {
+            ws_debug!("protocol error from the peer while closing: {message}; connection closed");
             Answer::Drop
         };
         self.state = State::Closed;
@@ -592,7 +612,17 @@ impl Connection {
     /// Sends an event: a message (or fragment), a ping, a pong or a close.
     /// Handshake events are refused; use [`super::WsConnection`] for those.
     pub fn send(&mut self, event: impl Into<Event>) -> Result<(), LocalProtocolError> {
-        match event.into() {
+        let result = self.send_event(event.into());
+        if let Err(e) = &result {
+            // The application's mistake, and it is told so by the error.
+            ws_debug!("refused to send: {e}");
+        }
+        result
+    }
+
+    #[inline]
+    fn send_event(&mut self, event: Event) -> Result<(), LocalProtocolError> {
+        match event {
             Event::TextMessage(m) => {
                 self.send_data(OpCode::Text, m.data.into_bytes(), m.message_finished)
             }
@@ -649,6 +679,9 @@ impl Connection {
         if wire_opcode == OpCode::Continuation {
             rsv = Rsv::NONE;
         }
+        if fin {
+            ws_trace!("sent a {opcode:?} message");
+        }
         self.tx_message = (!fin).then_some(TxMessage {
             opcode,
             transformed_by,
@@ -692,6 +725,7 @@ impl Connection {
         if reason.len() > MAX_REASON_LEN {
             return Err(LocalProtocolError::ControlPayloadTooLong(reason.len() + 2));
         }
+        ws_debug!("close sent: {}", code.unwrap_or(CloseCode::NO_STATUS_RCVD));
         self.write_close(code, reason);
         self.state = State::LocalClosing;
         Ok(())
@@ -797,6 +831,7 @@ impl Connection {
     /// connection is closed.
     fn after_drain(&mut self) {
         if self.state == State::RemoteClosing && self.out.is_empty() {
+            ws_debug!("close reply handed over; connection closed");
             self.state = State::Closed;
         }
     }

@@ -102,10 +102,16 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// The headers of a parsed head, with the lookups the handshake needs.
-struct Headers<'b>(Vec<(&'b str, &'b [u8])>);
+/// The headers of a parsed head, with the lookups the handshake needs
+/// (also used by the HTTP/2 bootstrap, [`super::h2`]).
+pub(crate) struct Headers<'b>(Vec<(&'b str, &'b [u8])>);
 
 impl<'b> Headers<'b> {
+    /// Headers from name/value pairs.
+    pub(crate) fn new(headers: Vec<(&'b str, &'b [u8])>) -> Self {
+        Headers(headers)
+    }
+
     fn from_httparse(headers: &[httparse::Header<'b>]) -> Self {
         Headers(headers.iter().map(|h| (h.name, h.value)).collect())
     }
@@ -127,7 +133,7 @@ impl<'b> Headers<'b> {
     }
 
     /// A header that must appear at most once.
-    fn single(&self, name: &'static str) -> Result<Option<&'b [u8]>, String> {
+    pub(crate) fn single(&self, name: &'static str) -> Result<Option<&'b [u8]>, String> {
         let mut it = self.all(name);
         let first = it.next();
         if it.next().is_some() {
@@ -144,7 +150,7 @@ impl<'b> Headers<'b> {
     }
 
     /// Every element of a list-valued header, as text.
-    fn list(&self, name: &'static str) -> Result<Vec<String>, String> {
+    pub(crate) fn list(&self, name: &'static str) -> Result<Vec<String>, String> {
         self.all(name)
             .flat_map(list_elements)
             .map(|e| {
@@ -157,7 +163,8 @@ impl<'b> Headers<'b> {
             .collect()
     }
 
-    fn extensions(&self) -> Result<Vec<ExtensionParams>, String> {
+    /// The extension offers (or responses) in `Sec-WebSocket-Extensions`.
+    pub(crate) fn extensions(&self) -> Result<Vec<ExtensionParams>, String> {
         let mut out = Vec::new();
         for value in self.all("sec-websocket-extensions") {
             let parsed = std::str::from_utf8(value).ok().and_then(parse_extensions);
@@ -166,8 +173,21 @@ impl<'b> Headers<'b> {
         Ok(out)
     }
 
+    /// The subprotocol a server chose (`Sec-WebSocket-Protocol`): none, or
+    /// one of those the client offered.
+    pub(crate) fn chosen_subprotocol(&self, offered: &[String]) -> Result<Option<String>, String> {
+        match self.list("sec-websocket-protocol")?.as_slice() {
+            [] => Ok(None),
+            [p] if offered.iter().any(|o| o == p) => Ok(Some(p.clone())),
+            [p] => Err(format!(
+                "server chose subprotocol {p:?}, which was not offered"
+            )),
+            _ => Err("server chose more than one subprotocol".into()),
+        }
+    }
+
     /// Headers other than those the handshake consumes.
-    fn extra(&self) -> Vec<Header> {
+    pub(crate) fn extra(&self) -> Vec<Header> {
         const CONSUMED: [&str; 7] = [
             "host",
             "upgrade",
@@ -357,19 +377,8 @@ pub(crate) fn validate_accept(
     if accept != accept_key(key.as_bytes()).as_bytes() {
         return Err("Sec-WebSocket-Accept does not match the key".into());
     }
-    let protocols = h.list("sec-websocket-protocol")?;
-    let subprotocol = match protocols.as_slice() {
-        [] => None,
-        [p] if offered_protocols.iter().any(|o| o == p) => Some(p.clone()),
-        [p] => {
-            return Err(format!(
-                "server chose subprotocol {p:?}, which was not offered"
-            ));
-        }
-        _ => return Err("server chose more than one subprotocol".into()),
-    };
     Ok(AcceptedResponse {
-        subprotocol,
+        subprotocol: h.chosen_subprotocol(offered_protocols)?,
         extensions: h.extensions()?,
         extra_headers: h.extra(),
     })

@@ -6,7 +6,8 @@
 //! `events`, the application calls `send`, and the bytes to write come out of
 //! `bytes_to_send`. [`WsConnection`] runs the HTTP/1.1 opening handshake and
 //! then the frame engine, [`Connection`], which is also usable on its own
-//! where the handshake happens elsewhere (HTTP/2, RFC 8441).
+//! where the handshake happens elsewhere: [`h2`] runs the HTTP/2 (RFC 8441)
+//! and HTTP/3 (RFC 9220) handshake as header lists and opens one.
 
 mod body;
 pub mod close;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod extensions;
 pub mod frame;
+pub mod h2;
 pub mod handshake;
 pub mod mask;
 mod outbuf;
@@ -43,6 +45,8 @@ const MAX_INTERIM_RESPONSES: u8 = 8;
 use extensions::ExtensionParams as Params;
 use handshake::{HeadScanner, ParsedRequest};
 use outbuf::OutBuffer;
+
+use crate::trace::ws_debug;
 
 /// Which end of the connection this is. Clients mask what they send and
 /// start the handshake; servers answer it.
@@ -426,6 +430,8 @@ impl WsConnection {
 
     /// A server refuses a bad request: the error response is queued.
     fn refuse(&mut self, err: RemoteProtocolError) -> RemoteProtocolError {
+        // A bad request is the client's fault: `debug`, not a warning.
+        ws_debug!("handshake request refused: {err}");
         self.out
             .append(|out| handshake::write_error_response(out, &err));
         self.phase = Phase::Closed;
@@ -435,6 +441,7 @@ impl WsConnection {
 
     /// The handshake failed where no answer can be sent: drop the transport.
     fn abandon(&mut self, message: String) -> RemoteProtocolError {
+        ws_debug!("handshake failed: {message}");
         self.phase = Phase::Closed;
         self.in_buf = BytesMut::new();
         RemoteProtocolError::new(Answer::Drop, message)
@@ -461,6 +468,7 @@ impl WsConnection {
                 }
                 return Ok(None);
             }
+            ws_debug!("handshake rejected by the server: HTTP {}", response.status);
             let reader = BodyReader::for_response(response.status, &response.headers);
             let has_body = reader.is_some();
             self.phase = match reader {
@@ -486,6 +494,11 @@ impl WsConnection {
             })
             .map_err(|m| self.abandon(m))?;
         let (accepted, active) = accepted;
+        ws_debug!(
+            "handshake accepted by the server; subprotocol {:?}, extensions [{}]",
+            accepted.subprotocol,
+            extensions::names(&active)
+        );
         self.open(active);
         Ok(Some(Event::AcceptConnection(AcceptConnection {
             subprotocol: accepted.subprotocol,
@@ -495,28 +508,7 @@ impl WsConnection {
 
     /// Matches the extensions a server accepted with those offered.
     fn finalize_extensions(&self, accepted: &[Params]) -> Result<Vec<Box<dyn Extension>>, String> {
-        let mut active: Vec<Box<dyn Extension>> = Vec::new();
-        for params in accepted {
-            if active.iter().any(|e| e.name() == params.name) {
-                return Err(format!("server accepted extension {} twice", params.name));
-            }
-            let template = self
-                .config
-                .extensions
-                .iter()
-                .find(|e| e.name() == params.name)
-                .ok_or_else(|| {
-                    format!(
-                        "server accepted extension {}, which was not offered",
-                        params.name
-                    )
-                })?;
-            let mut ext = template.box_clone();
-            ext.finalize(params)
-                .map_err(|e| format!("extension {}: {e}", params.name))?;
-            active.push(ext);
-        }
-        Ok(active)
+        extensions::finalize(&self.config.extensions, accepted)
     }
 
     /// Hands over to the frame engine with the negotiated extensions.
@@ -543,7 +535,7 @@ impl WsConnection {
         let event = event.into();
         let name = event.name();
         let state = self.state();
-        match (&mut self.phase, event) {
+        let result = match (&mut self.phase, event) {
             (
                 Phase::Open(conn),
                 ev @ (Event::TextMessage(_)
@@ -551,7 +543,7 @@ impl WsConnection {
                 | Event::Ping(_)
                 | Event::Pong(_)
                 | Event::CloseConnection(_)),
-            ) => conn.send(ev),
+            ) => return conn.send(ev),
             (Phase::ClientIdle, Event::Request(req)) => self.send_request(req),
             (Phase::AwaitingDecision(_), Event::AcceptConnection(accept)) => {
                 self.send_accept(accept)
@@ -567,7 +559,12 @@ impl WsConnection {
                 Ok(())
             }
             _ => Err(LocalProtocolError::WrongState { event: name, state }),
+        };
+        if let Err(e) = &result {
+            // The application's mistake, and it is told so by the error.
+            ws_debug!("refused to send: {e}");
         }
+        result
     }
 
     fn send_request(&mut self, req: Request) -> Result<(), LocalProtocolError> {
@@ -602,12 +599,7 @@ impl WsConnection {
             handshake::check_header(&h.name, &h.value)?;
         }
         let key = handshake::generate_key();
-        let offers: Vec<Params> = self
-            .config
-            .extensions
-            .iter()
-            .flat_map(|e| e.offer())
-            .collect();
+        let offers = extensions::offers(&self.config.extensions);
         self.out
             .append(|out| handshake::write_request(out, &req, &key, &offers));
         self.phase = Phase::AwaitingResponse {
@@ -633,26 +625,12 @@ impl WsConnection {
         }
         // Take the client's offers in its order of preference; each
         // configured extension accepts at most one.
-        let mut active: Vec<Box<dyn Extension>> = Vec::new();
-        let mut responses = Vec::new();
-        for offer in &parsed.offers {
-            if active.iter().any(|e| e.name() == offer.name) {
-                continue;
-            }
-            let Some(template) = self
-                .config
-                .extensions
-                .iter()
-                .find(|e| e.name() == offer.name)
-            else {
-                continue;
-            };
-            let mut ext = template.box_clone();
-            if let Some(response) = ext.accept(offer) {
-                responses.push(response);
-                active.push(ext);
-            }
-        }
+        let (active, responses) = extensions::negotiate(&self.config.extensions, &parsed.offers);
+        ws_debug!(
+            "handshake accepted; subprotocol {:?}, extensions [{}]",
+            accept.subprotocol,
+            extensions::names(&active)
+        );
         self.out.append(|out| {
             handshake::write_accept(
                 out,
@@ -673,6 +651,7 @@ impl WsConnection {
         for h in &reject.headers {
             handshake::check_header(&h.name, &h.value)?;
         }
+        ws_debug!("handshake rejected: HTTP {}", reject.status_code);
         self.out.append(|out| {
             handshake::write_reject(out, reject.status_code, &reject.headers, reject.has_body)
         });

@@ -18,6 +18,7 @@ use super::timer::Deadline;
 use crate::proto::{
     CloseCode, CloseConnection, Event, Ping, RemoteProtocolError, Role, State, Utf8Bytes,
 };
+use crate::trace::{ws_debug, ws_info, ws_trace};
 
 /// The most slices handed to one vectored write.
 const MAX_IOVECS: usize = 16;
@@ -273,6 +274,7 @@ where
                 _ => self.arm_close_deadline(),
             }
             if let Poll::Ready(Err(e)) = self.poll_send_out(cx) {
+                ws_debug!("transport write failed: {e}");
                 self.phase = Phase::Done;
                 return Poll::Ready(Some(Err(Error::Io(e))));
             }
@@ -288,6 +290,7 @@ where
                         continue;
                     }
                     Poll::Ready(Err(e)) => {
+                        ws_debug!("transport read failed: {e}");
                         self.phase = Phase::Done;
                         return Poll::Ready(Some(Err(Error::Io(e))));
                     }
@@ -324,6 +327,8 @@ where
             return None;
         }
         if close_due {
+            // A peer slow to answer a close is common and harmless: `debug`.
+            ws_debug!("close handshake timed out; dropping the transport");
             self.read_eof = true; // do not wait for the peer any longer
             self.phase = Phase::TearingDown;
             self.close_timed_out = true;
@@ -339,7 +344,9 @@ where
         if k.ping_sent.is_some() {
             // The deadline was the ping's timeout, and nothing was heard
             // since (hearing anything clears `ping_sent`), with the socket
-            // drained: the peer, or the path to it, is dead.
+            // drained: the peer, or the path to it, is dead. At `info`: a
+            // silent failure nothing else would report.
+            ws_info!("keepalive timeout: no answer from the peer; closing with 1011");
             if self.conn.state() == State::Open {
                 let _ = self.conn.send(CloseConnection::new(
                     CloseCode::INTERNAL_ERROR,
@@ -360,6 +367,7 @@ where
         // Register the waker with the moved deadline.
         k.deadline.poll_expired(cx);
         if due && self.conn.state() == State::Open {
+            ws_trace!("keepalive ping sent");
             let _ = self.conn.send(Ping::new(Bytes::from_static(b"keepalive")));
             let _ = self.poll_send_out(cx);
         }
@@ -396,6 +404,7 @@ where
     }
 
     fn finish(&mut self) -> Poll<Option<Result<Message, Error>>> {
+        ws_debug!("transport closed");
         self.phase = Phase::Done;
         self.close_deadline = None;
         self.keepalive = None;

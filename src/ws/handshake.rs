@@ -23,6 +23,14 @@ const HANDSHAKE_READ_SIZE: usize = 4096;
 /// The server's answer to a client's handshake.
 pub type Response = AcceptConnection;
 
+/// The handshake ran out of time. At `debug`: a client that connects and
+/// stalls (a scanner, a slow-loris) is routine on a public server, and the
+/// caller gets the error to judge.
+fn handshake_timed_out() -> Error {
+    crate::trace::ws_debug!("opening handshake timed out");
+    Error::Timeout(TimeoutKind::Handshake)
+}
+
 /// Writes everything the engine has queued.
 async fn flush<S: AsyncWrite + Unpin>(io: &mut S, ws: &mut WsConnection) -> Result<(), Error> {
     let out = ws.bytes_to_send();
@@ -91,7 +99,7 @@ where
     Box::pin(async move {
         timeout(limit, client_handshake(io, request, config))
             .await
-            .unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))
+            .unwrap_or_else(|| Err(handshake_timed_out()))
     })
 }
 
@@ -223,7 +231,7 @@ where
     Box::pin(async move {
         timeout(limit, read)
             .await
-            .unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))
+            .unwrap_or_else(|| Err(handshake_timed_out()))
     })
 }
 
@@ -261,12 +269,12 @@ where
         let limit = self.remaining();
         if limit.is_zero() {
             let _ = self.io.close().await;
-            return Err(Error::Timeout(TimeoutKind::Handshake));
+            return Err(handshake_timed_out());
         }
         self.ws.send(response)?;
         timeout(limit, flush(&mut self.io, &mut self.ws))
             .await
-            .unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))?;
+            .unwrap_or_else(|| Err(handshake_timed_out()))?;
         let conn = self
             .ws
             .into_connection()
@@ -280,7 +288,7 @@ where
     pub async fn reject(mut self, rejection: Rejection) -> Result<(), Error> {
         if self.remaining().is_zero() {
             let _ = self.io.close().await;
-            return Err(Error::Timeout(TimeoutKind::Handshake));
+            return Err(handshake_timed_out());
         }
         let mut headers = rejection.headers;
         if !headers
@@ -312,6 +320,6 @@ where
             io.close().await.map_err(Error::Io)
         })
         .await;
-        sent.unwrap_or(Err(Error::Timeout(TimeoutKind::Handshake)))
+        sent.unwrap_or_else(|| Err(handshake_timed_out()))
     }
 }

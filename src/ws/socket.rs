@@ -179,6 +179,9 @@ where
                 if !self.poll_close_expired(cx) {
                     return Poll::Pending;
                 }
+                crate::trace::ws_debug!(
+                    "close handshake timed out: what the peer sent waits for the reader"
+                );
                 return Poll::Ready(Err(Error::Timeout(TimeoutKind::Close)));
             }
             match ready!(self.poll_event(cx)) {

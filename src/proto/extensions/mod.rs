@@ -163,6 +163,70 @@ impl Parser<'_> {
     }
 }
 
+/// Client: the offers of every configured extension, in order.
+pub(crate) fn offers(templates: &[Box<dyn Extension>]) -> Vec<ExtensionParams> {
+    templates.iter().flat_map(|e| e.offer()).collect()
+}
+
+/// Server: takes the client's `offers` in its order of preference, each
+/// configured extension (a template in `templates`) accepting at most one.
+/// Returns the accepted extensions and the responses to send, in order.
+pub(crate) fn negotiate(
+    templates: &[Box<dyn Extension>],
+    offers: &[ExtensionParams],
+) -> (Vec<Box<dyn Extension>>, Vec<ExtensionParams>) {
+    let mut active: Vec<Box<dyn Extension>> = Vec::new();
+    let mut responses = Vec::new();
+    for offer in offers {
+        if active.iter().any(|e| e.name() == offer.name) {
+            continue;
+        }
+        let Some(template) = templates.iter().find(|e| e.name() == offer.name) else {
+            continue;
+        };
+        let mut ext = template.box_clone();
+        if let Some(response) = ext.accept(offer) {
+            responses.push(response);
+            active.push(ext);
+        }
+    }
+    (active, responses)
+}
+
+/// Client: matches the extensions a server `accepted` with those offered
+/// (`templates`), and lets each finalize its parameters.
+pub(crate) fn finalize(
+    templates: &[Box<dyn Extension>],
+    accepted: &[ExtensionParams],
+) -> Result<Vec<Box<dyn Extension>>, String> {
+    let mut active: Vec<Box<dyn Extension>> = Vec::new();
+    for params in accepted {
+        if active.iter().any(|e| e.name() == params.name) {
+            return Err(format!("server accepted extension {} twice", params.name));
+        }
+        let template = templates
+            .iter()
+            .find(|e| e.name() == params.name)
+            .ok_or_else(|| {
+                format!(
+                    "server accepted extension {}, which was not offered",
+                    params.name
+                )
+            })?;
+        let mut ext = template.box_clone();
+        ext.finalize(params)
+            .map_err(|e| format!("extension {}: {e}", params.name))?;
+        active.push(ext);
+    }
+    Ok(active)
+}
+
+/// The names of `extensions`, comma-separated, for diagnostics.
+pub(crate) fn names(extensions: &[Box<dyn Extension>]) -> String {
+    let names: Vec<&str> = extensions.iter().map(|e| e.name()).collect();
+    names.join(", ")
+}
+
 /// A failure inside an extension that ends the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtensionError {
