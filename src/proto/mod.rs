@@ -475,7 +475,7 @@ impl WsConnection {
         };
         let accepted = handshake::validate_accept(&response.headers, key, subprotocols)
             .and_then(|accepted| {
-                let active = self.finalize_extensions(&accepted.extensions)?;
+                let active = extensions::finalize(&self.config.extensions, &accepted.extensions)?;
                 Ok((accepted, active))
             })
             .map_err(|m| self.abandon(m))?;
@@ -485,32 +485,6 @@ impl WsConnection {
             subprotocol: accepted.subprotocol,
             extra_headers: accepted.extra_headers,
         })))
-    }
-
-    /// Matches the extensions a server accepted with those offered.
-    fn finalize_extensions(&self, accepted: &[Params]) -> Result<Vec<Box<dyn Extension>>, String> {
-        let mut active: Vec<Box<dyn Extension>> = Vec::new();
-        for params in accepted {
-            if active.iter().any(|e| e.name() == params.name) {
-                return Err(format!("server accepted extension {} twice", params.name));
-            }
-            let template = self
-                .config
-                .extensions
-                .iter()
-                .find(|e| e.name() == params.name)
-                .ok_or_else(|| {
-                    format!(
-                        "server accepted extension {}, which was not offered",
-                        params.name
-                    )
-                })?;
-            let mut ext = template.box_clone();
-            ext.finalize(params)
-                .map_err(|e| format!("extension {}: {e}", params.name))?;
-            active.push(ext);
-        }
-        Ok(active)
     }
 
     /// Hands over to the frame engine with the negotiated extensions.
@@ -565,36 +539,7 @@ impl WsConnection {
     }
 
     fn send_request(&mut self, req: Request) -> Result<(), LocalProtocolError> {
-        if req.host.is_empty() || req.host.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-            return Err(LocalProtocolError::InvalidRequest(
-                "the host must be non-empty, without spaces",
-            ));
-        }
-        if !req.target.starts_with('/')
-            || req
-                .target
-                .bytes()
-                .any(|b| b.is_ascii_control() || b == b' ')
-        {
-            return Err(LocalProtocolError::InvalidRequest(
-                "the target must start with '/' and have no spaces",
-            ));
-        }
-        if !req.extensions.is_empty() {
-            return Err(LocalProtocolError::InvalidRequest(
-                "extensions are offered through Config::extensions, not Request::extensions",
-            ));
-        }
-        for p in &req.subprotocols {
-            if p.is_empty() || !p.bytes().all(extensions::is_token_byte) {
-                return Err(LocalProtocolError::InvalidHeader(format!(
-                    "Sec-WebSocket-Protocol: {p}"
-                )));
-            }
-        }
-        for h in &req.extra_headers {
-            handshake::check_header(&h.name, &h.value)?;
-        }
+        handshake::check_request(&req)?;
         let key = handshake::generate_key();
         let offers: Vec<Params> = self
             .config
@@ -617,36 +562,8 @@ impl WsConnection {
         let Phase::AwaitingDecision(parsed) = &self.phase else {
             unreachable!()
         };
-        if let Some(p) = &accept.subprotocol {
-            if !parsed.request.subprotocols.contains(p) {
-                return Err(LocalProtocolError::SubprotocolNotOffered(p.clone()));
-            }
-        }
-        for h in &accept.extra_headers {
-            handshake::check_header(&h.name, &h.value)?;
-        }
-        // Take the client's offers in its order of preference; each
-        // configured extension accepts at most one.
-        let mut active: Vec<Box<dyn Extension>> = Vec::new();
-        let mut responses = Vec::new();
-        for offer in &parsed.offers {
-            if active.iter().any(|e| e.name() == offer.name) {
-                continue;
-            }
-            let Some(template) = self
-                .config
-                .extensions
-                .iter()
-                .find(|e| e.name() == offer.name)
-            else {
-                continue;
-            };
-            let mut ext = template.box_clone();
-            if let Some(response) = ext.accept(offer) {
-                responses.push(response);
-                active.push(ext);
-            }
-        }
+        handshake::check_accept(&parsed.request, &accept)?;
+        let (active, responses) = extensions::negotiate(&parsed.offers, &self.config.extensions);
         self.out.append(|out| {
             handshake::write_accept(
                 out,

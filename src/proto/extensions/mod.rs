@@ -234,6 +234,61 @@ impl Clone for Box<dyn Extension> {
     }
 }
 
+/// The server's half of negotiation: goes through the client's offers in its
+/// order of preference, each configured extension (`templates`) accepting at
+/// most one. Returns the accepted extensions, each a fresh copy of its
+/// template, and the parameters to answer with, in the same order.
+pub(crate) fn negotiate(
+    offers: &[ExtensionParams],
+    templates: &[Box<dyn Extension>],
+) -> (Vec<Box<dyn Extension>>, Vec<ExtensionParams>) {
+    let mut active: Vec<Box<dyn Extension>> = Vec::new();
+    let mut responses = Vec::new();
+    for offer in offers {
+        if active.iter().any(|e| e.name() == offer.name) {
+            continue;
+        }
+        let Some(template) = templates.iter().find(|e| e.name() == offer.name) else {
+            continue;
+        };
+        let mut ext = template.box_clone();
+        if let Some(response) = ext.accept(offer) {
+            responses.push(response);
+            active.push(ext);
+        }
+    }
+    (active, responses)
+}
+
+/// The client's half of negotiation: matches the extensions a server
+/// accepted with those offered (`templates`) and finalizes a fresh copy of
+/// each.
+pub(crate) fn finalize(
+    templates: &[Box<dyn Extension>],
+    accepted: &[ExtensionParams],
+) -> Result<Vec<Box<dyn Extension>>, String> {
+    let mut active: Vec<Box<dyn Extension>> = Vec::new();
+    for params in accepted {
+        if active.iter().any(|e| e.name() == params.name) {
+            return Err(format!("server accepted extension {} twice", params.name));
+        }
+        let template = templates
+            .iter()
+            .find(|e| e.name() == params.name)
+            .ok_or_else(|| {
+                format!(
+                    "server accepted extension {}, which was not offered",
+                    params.name
+                )
+            })?;
+        let mut ext = template.box_clone();
+        ext.finalize(params)
+            .map_err(|e| format!("extension {}: {e}", params.name))?;
+        active.push(ext);
+    }
+    Ok(active)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
