@@ -110,6 +110,7 @@ pub use proto::{
     Header, LocalProtocolError, Ping, Pong, RejectConnection, RejectData, RemoteProtocolError,
     Request, Role, State, TextMessage, Utf8Bytes, WsConnection,
 };
+pub use proto::{AcceptedUpgrade, ClientUpgrade, ServerUpgrade, UpgradeError};
 #[cfg(feature = "deflate")]
 pub use proto::{DeflateConfig, PerMessageDeflate};
 

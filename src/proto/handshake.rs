@@ -231,7 +231,9 @@ pub(crate) fn parse_request(
 }
 
 /// Validates a request head as a WebSocket upgrade (RFC 6455 §4.2.1),
-/// wherever it was parsed. `http11` says whether the request is HTTP/1.1.
+/// wherever it was parsed: by [`parse_request`] from bytes, or by another
+/// HTTP implementation (see [`super::upgrade`]). `http11` says whether the
+/// request is HTTP/1.1.
 pub(crate) fn validate_request(
     method: &str,
     http11: bool,

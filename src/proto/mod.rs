@@ -19,6 +19,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 mod outbuf;
+pub mod upgrade;
 mod utf8;
 
 use std::io::IoSlice;
@@ -35,6 +36,7 @@ pub use events::{
 #[cfg(feature = "deflate")]
 pub use extensions::permessage_deflate::{DeflateConfig, PerMessageDeflate};
 pub use extensions::{Extension, ExtensionParams};
+pub use upgrade::{AcceptedUpgrade, ClientUpgrade, ServerUpgrade, UpgradeError};
 
 use body::{BodyReader, BodyStep};
 
