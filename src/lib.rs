@@ -95,6 +95,7 @@
 //! | `smol` (default) | [`rt::smol`]: TCP on `async-io`'s reactor (accepts `async-net` streams), usable under any executor |
 //! | `tokio` | `rt::tokio`: tokio's `TcpStream` through `tokio-util`'s compat adapters |
 //! | `async-std` | `rt::async_std` (async-std is discontinued upstream; the shim stays thin) |
+//! | `http` | conversions to and from the [`http`](https://docs.rs/http/1) crate's `Request` and `Response`, and `ServerUpgrade::from_http` / `accept_http` for upgrades a hyper or axum server has parsed |
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 #![warn(missing_docs)]

@@ -110,6 +110,12 @@ impl<'b> Headers<'b> {
         Headers(headers.iter().map(|h| (h.name, h.value)).collect())
     }
 
+    /// Headers as name and value pairs, e.g. from another HTTP library.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn from_pairs(headers: impl IntoIterator<Item = (&'b str, &'b [u8])>) -> Self {
+        Headers(headers.into_iter().collect())
+    }
+
     pub(crate) fn from_owned(headers: &'b [Header]) -> Self {
         Headers(
             headers

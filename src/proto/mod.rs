@@ -17,6 +17,8 @@ pub mod events;
 pub mod extensions;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "http")]
+mod http;
 pub mod mask;
 mod outbuf;
 pub mod upgrade;
