@@ -72,6 +72,11 @@
 //!   then messages, pings and the close handshake.
 //! * [`Connection`] is the frame engine alone, for WebSockets bootstrapped
 //!   elsewhere (HTTP/2, RFC 8441).
+//! * [`ServerUpgrade`] and [`ClientUpgrade`] start from an opening handshake
+//!   another HTTP implementation carries (a hyper or axum server, another
+//!   HTTP client): the same validation and negotiation, giving the response
+//!   headers and a ready [`Connection`]; the `http` feature adds the `http`
+//!   crate's types.
 //! * Input enters through `receive_bytes` / `receive_eof`; events come out
 //!   of `next_event` (one at a time, so you may `send` between them) or
 //!   `events`; application commands go in through `send`; output comes out
