@@ -74,6 +74,11 @@
 //!   elsewhere. [`h2`] does the HTTP/2 ([RFC 8441]) and HTTP/3 (RFC 9220)
 //!   bootstrap: it builds and checks the extended CONNECT header lists and
 //!   opens the `Connection`; the HTTP/2 crate of your choice carries them.
+//! * [`ServerUpgrade`] and [`ClientUpgrade`] start from an opening handshake
+//!   another HTTP implementation carries (a hyper or axum server, another
+//!   HTTP client): the same validation and negotiation, giving the response
+//!   headers and a ready [`Connection`]; the `http` feature adds the `http`
+//!   crate's types.
 //! * Input enters through `receive_bytes` / `receive_eof`; events come out
 //!   of `next_event` (one at a time, so you may `send` between them) or
 //!   `events`; application commands go in through `send`; output comes out
@@ -101,6 +106,7 @@
 //! | `webpki-roots` | `rt::tls::TlsConnector::webpki_roots`: Mozilla's roots compiled in |
 //! | `tracing` | diagnostics as `tracing` events: handshake outcomes, closes, the peer's protocol errors and the application's misuse at `debug`, a keepalive timeout at `info`, messages at `trace`; off, nothing is compiled in |
 //! | `log` | the same diagnostics as `log` records (with `tracing` on too, through `tracing`, which hands them to `log` while no subscriber is set) |
+//! | `http` | conversions to and from the [`http`](https://docs.rs/http/1) crate's `Request` and `Response`, and `ServerUpgrade::from_http` / `accept_http` for upgrades a hyper or axum server has parsed |
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 //! [RFC 8441]: https://www.rfc-editor.org/rfc/rfc8441
@@ -120,6 +126,7 @@ pub use proto::{
     Header, LocalProtocolError, Ping, Pong, RejectConnection, RejectData, RemoteProtocolError,
     Request, Role, State, TextMessage, Utf8Bytes, WsConnection,
 };
+pub use proto::{AcceptedUpgrade, ClientUpgrade, ServerUpgrade, UpgradeError};
 #[cfg(feature = "deflate")]
 pub use proto::{DeflateConfig, PerMessageDeflate};
 

@@ -10,7 +10,7 @@ use bytes::{BufMut, BytesMut};
 use sha1::{Digest, Sha1};
 
 use super::error::{LocalProtocolError, RemoteProtocolError};
-use super::events::{Header, Request};
+use super::events::{AcceptConnection, Header, Request};
 use super::extensions::{ExtensionParams, is_token_byte, parse_extensions};
 
 /// Header slots kept on the stack: the default limit fits, so parsing a
@@ -116,7 +116,13 @@ impl<'b> Headers<'b> {
         Headers(headers.iter().map(|h| (h.name, h.value)).collect())
     }
 
-    fn from_owned(headers: &'b [Header]) -> Self {
+    /// Headers as name and value pairs, e.g. from another HTTP library.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn from_pairs(headers: impl IntoIterator<Item = (&'b str, &'b [u8])>) -> Self {
+        Headers(headers.into_iter().collect())
+    }
+
+    pub(crate) fn from_owned(headers: &'b [Header]) -> Self {
         Headers(
             headers
                 .iter()
@@ -240,14 +246,32 @@ pub(crate) fn parse_request(
         }
         Err(e) => return Err(reject(400, format!("malformed request: {e}"))),
     }
-    if req.method != Some("GET") {
+    let h = Headers::from_httparse(req.headers);
+    validate_request(
+        req.method.unwrap_or_default(),
+        req.version == Some(1),
+        req.path.unwrap_or_default(),
+        &h,
+    )
+}
+
+/// Validates a request head as a WebSocket upgrade (RFC 6455 §4.2.1),
+/// wherever it was parsed: by [`parse_request`] from bytes, or by another
+/// HTTP implementation (see [`super::upgrade`]). `http11` says whether the
+/// request is HTTP/1.1.
+pub(crate) fn validate_request(
+    method: &str,
+    http11: bool,
+    target: &str,
+    h: &Headers<'_>,
+) -> Result<ParsedRequest, RemoteProtocolError> {
+    if method != "GET" {
         return Err(reject(400, "the handshake method must be GET"));
     }
-    if req.version != Some(1) {
+    if !http11 {
         return Err(reject(400, "the handshake requires HTTP/1.1"));
     }
-    let target = req.path.unwrap_or_default().to_owned();
-    let h = Headers::from_httparse(req.headers);
+    let target = target.to_owned();
     let bad = |m: String| reject(400, m);
 
     let host = h
@@ -395,6 +419,60 @@ pub(crate) fn check_header(name: &str, value: &[u8]) -> Result<(), LocalProtocol
     }
 }
 
+/// Checks a client's request before it is sent: a host and an origin-form
+/// target, no extension offers (those come from the configuration), valid
+/// subprotocol names and headers.
+pub(crate) fn check_request(req: &Request) -> Result<(), LocalProtocolError> {
+    if req.host.is_empty() || req.host.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err(LocalProtocolError::InvalidRequest(
+            "the host must be non-empty, without spaces",
+        ));
+    }
+    if !req.target.starts_with('/')
+        || req
+            .target
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b' ')
+    {
+        return Err(LocalProtocolError::InvalidRequest(
+            "the target must start with '/' and have no spaces",
+        ));
+    }
+    if !req.extensions.is_empty() {
+        return Err(LocalProtocolError::InvalidRequest(
+            "extensions are offered through Config::extensions, not Request::extensions",
+        ));
+    }
+    for p in &req.subprotocols {
+        if p.is_empty() || !p.bytes().all(is_token_byte) {
+            return Err(LocalProtocolError::InvalidHeader(format!(
+                "Sec-WebSocket-Protocol: {p}"
+            )));
+        }
+    }
+    for h in &req.extra_headers {
+        check_header(&h.name, &h.value)?;
+    }
+    Ok(())
+}
+
+/// Checks a server's acceptance of `request`: the subprotocol must be one
+/// the client offered, and the headers must be writable.
+pub(crate) fn check_accept(
+    request: &Request,
+    accept: &AcceptConnection,
+) -> Result<(), LocalProtocolError> {
+    if let Some(p) = &accept.subprotocol {
+        if !request.subprotocols.contains(p) {
+            return Err(LocalProtocolError::SubprotocolNotOffered(p.clone()));
+        }
+    }
+    for h in &accept.extra_headers {
+        check_header(&h.name, &h.value)?;
+    }
+    Ok(())
+}
+
 fn put_header(out: &mut BytesMut, name: &str, value: &[u8]) {
     out.put_slice(name.as_bytes());
     out.put_slice(b": ");
@@ -412,26 +490,37 @@ pub(crate) fn write_request(
     out.put_slice(b"GET ");
     out.put_slice(req.target.as_bytes());
     out.put_slice(b" HTTP/1.1\r\n");
-    put_header(out, "Host", req.host.as_bytes());
-    put_header(out, "Upgrade", b"websocket");
-    put_header(out, "Connection", b"Upgrade");
-    put_header(out, "Sec-WebSocket-Key", key.as_bytes());
-    put_header(out, "Sec-WebSocket-Version", b"13");
+    request_headers(req, key, offers, |name, value| put_header(out, name, value));
+    out.put_slice(b"\r\n");
+}
+
+/// Passes each header of a client handshake request to `emit`, in order:
+/// what [`write_request`] writes, for callers that build the request with
+/// another HTTP library.
+pub(crate) fn request_headers(
+    req: &Request,
+    key: &str,
+    offers: &[ExtensionParams],
+    mut emit: impl FnMut(&str, &[u8]),
+) {
+    emit("Host", req.host.as_bytes());
+    emit("Upgrade", b"websocket");
+    emit("Connection", b"Upgrade");
+    emit("Sec-WebSocket-Key", key.as_bytes());
+    emit("Sec-WebSocket-Version", b"13");
     if !req.subprotocols.is_empty() {
-        put_header(
-            out,
+        emit(
             "Sec-WebSocket-Protocol",
             req.subprotocols.join(", ").as_bytes(),
         );
     }
     if !offers.is_empty() {
         let list: Vec<String> = offers.iter().map(ToString::to_string).collect();
-        put_header(out, "Sec-WebSocket-Extensions", list.join(", ").as_bytes());
+        emit("Sec-WebSocket-Extensions", list.join(", ").as_bytes());
     }
     for h in &req.extra_headers {
-        put_header(out, &h.name, &h.value);
+        emit(&h.name, &h.value);
     }
-    out.put_slice(b"\r\n");
 }
 
 /// Writes a 101 response accepting a handshake.
@@ -443,24 +532,38 @@ pub(crate) fn write_accept(
     extra: &[Header],
 ) {
     out.put_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-    put_header(out, "Upgrade", b"websocket");
-    put_header(out, "Connection", b"Upgrade");
-    put_header(
-        out,
+    accept_headers(key, subprotocol, extensions, extra, |name, value| {
+        put_header(out, name, value)
+    });
+    out.put_slice(b"\r\n");
+}
+
+/// Passes each header of a 101 response accepting a handshake to `emit`,
+/// in order: what [`write_accept`] writes, for servers that answer through
+/// another HTTP library.
+pub(crate) fn accept_headers(
+    key: &str,
+    subprotocol: Option<&str>,
+    extensions: &[ExtensionParams],
+    extra: &[Header],
+    mut emit: impl FnMut(&str, &[u8]),
+) {
+    emit("Upgrade", b"websocket");
+    emit("Connection", b"Upgrade");
+    emit(
         "Sec-WebSocket-Accept",
         accept_key(key.as_bytes()).as_bytes(),
     );
     if let Some(p) = subprotocol {
-        put_header(out, "Sec-WebSocket-Protocol", p.as_bytes());
+        emit("Sec-WebSocket-Protocol", p.as_bytes());
     }
     if !extensions.is_empty() {
         let list: Vec<String> = extensions.iter().map(ToString::to_string).collect();
-        put_header(out, "Sec-WebSocket-Extensions", list.join(", ").as_bytes());
+        emit("Sec-WebSocket-Extensions", list.join(", ").as_bytes());
     }
     for h in extra {
-        put_header(out, &h.name, &h.value);
+        emit(&h.name, &h.value);
     }
-    out.put_slice(b"\r\n");
 }
 
 /// Writes the status line and headers of a rejection. `Connection: close` is
@@ -493,12 +596,22 @@ pub(crate) fn write_error_response(out: &mut BytesMut, err: &RemoteProtocolError
         Header::new("Content-Type", "text/plain; charset=utf-8"),
         Header::new("Content-Length", body.len().to_string()),
     ];
-    if status == 426 {
-        headers.push(Header::new("Upgrade", "websocket"));
-        headers.push(Header::new("Sec-WebSocket-Version", "13"));
-    }
+    headers.extend(refusal_headers(status));
     write_reject(out, status, &headers, true);
     out.put_slice(body.as_bytes());
+}
+
+/// The headers a refusal with `status` must carry: a 426 names the version
+/// this server speaks (RFC 6455 §4.4) and the protocol to upgrade to.
+pub(crate) fn refusal_headers(status: u16) -> Vec<Header> {
+    if status == 426 {
+        vec![
+            Header::new("Upgrade", "websocket"),
+            Header::new("Sec-WebSocket-Version", "13"),
+        ]
+    } else {
+        Vec::new()
+    }
 }
 
 /// The standard reason phrase for the statuses a WebSocket server uses.

@@ -19,8 +19,11 @@ pub mod extensions;
 pub mod frame;
 pub mod h2;
 pub mod handshake;
+#[cfg(feature = "http")]
+mod http;
 pub mod mask;
 mod outbuf;
+pub mod upgrade;
 mod utf8;
 
 use std::io::IoSlice;
@@ -37,12 +40,12 @@ pub use events::{
 #[cfg(feature = "deflate")]
 pub use extensions::permessage_deflate::{DeflateConfig, PerMessageDeflate};
 pub use extensions::{Extension, ExtensionParams};
+pub use upgrade::{AcceptedUpgrade, ClientUpgrade, ServerUpgrade, UpgradeError};
 
 use body::{BodyReader, BodyStep};
 
 /// Interim (1xx) responses a client skips before giving up on a server.
 const MAX_INTERIM_RESPONSES: u8 = 8;
-use extensions::ExtensionParams as Params;
 use handshake::{HeadScanner, ParsedRequest};
 use outbuf::OutBuffer;
 
@@ -489,7 +492,7 @@ impl WsConnection {
         };
         let accepted = handshake::validate_accept(&response.headers, key, subprotocols)
             .and_then(|accepted| {
-                let active = self.finalize_extensions(&accepted.extensions)?;
+                let active = extensions::finalize(&self.config.extensions, &accepted.extensions)?;
                 Ok((accepted, active))
             })
             .map_err(|m| self.abandon(m))?;
@@ -504,11 +507,6 @@ impl WsConnection {
             subprotocol: accepted.subprotocol,
             extra_headers: accepted.extra_headers,
         })))
-    }
-
-    /// Matches the extensions a server accepted with those offered.
-    fn finalize_extensions(&self, accepted: &[Params]) -> Result<Vec<Box<dyn Extension>>, String> {
-        extensions::finalize(&self.config.extensions, accepted)
     }
 
     /// Hands over to the frame engine with the negotiated extensions.
@@ -568,36 +566,7 @@ impl WsConnection {
     }
 
     fn send_request(&mut self, req: Request) -> Result<(), LocalProtocolError> {
-        if req.host.is_empty() || req.host.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-            return Err(LocalProtocolError::InvalidRequest(
-                "the host must be non-empty, without spaces",
-            ));
-        }
-        if !req.target.starts_with('/')
-            || req
-                .target
-                .bytes()
-                .any(|b| b.is_ascii_control() || b == b' ')
-        {
-            return Err(LocalProtocolError::InvalidRequest(
-                "the target must start with '/' and have no spaces",
-            ));
-        }
-        if !req.extensions.is_empty() {
-            return Err(LocalProtocolError::InvalidRequest(
-                "extensions are offered through Config::extensions, not Request::extensions",
-            ));
-        }
-        for p in &req.subprotocols {
-            if p.is_empty() || !p.bytes().all(extensions::is_token_byte) {
-                return Err(LocalProtocolError::InvalidHeader(format!(
-                    "Sec-WebSocket-Protocol: {p}"
-                )));
-            }
-        }
-        for h in &req.extra_headers {
-            handshake::check_header(&h.name, &h.value)?;
-        }
+        handshake::check_request(&req)?;
         let key = handshake::generate_key();
         let offers = extensions::offers(&self.config.extensions);
         self.out
@@ -615,14 +584,7 @@ impl WsConnection {
         let Phase::AwaitingDecision(parsed) = &self.phase else {
             unreachable!()
         };
-        if let Some(p) = &accept.subprotocol {
-            if !parsed.request.subprotocols.contains(p) {
-                return Err(LocalProtocolError::SubprotocolNotOffered(p.clone()));
-            }
-        }
-        for h in &accept.extra_headers {
-            handshake::check_header(&h.name, &h.value)?;
-        }
+        handshake::check_accept(&parsed.request, &accept)?;
         // Take the client's offers in its order of preference; each
         // configured extension accepts at most one.
         let (active, responses) = extensions::negotiate(&self.config.extensions, &parsed.offers);
