@@ -31,7 +31,15 @@ pub fn run(name: &str) -> std::io::Result<()> {
 }
 
 /// Tasks run between two looks at the reactor while work is queued.
-const BATCH: usize = 16;
+///
+/// Each look costs `polling` about six system calls (epoll_pwait, a
+/// timerfd_settime, an eventfd read, re-arming its one-shot notifier and
+/// timer), so fewer looks are cheaper; too few, and `async-io`'s helper
+/// thread, seeing the reactor untouched, takes it over (64 did that).
+/// Measured at 16 B x 256 connections ping-pong: 16 → 32 halves the looks
+/// (0.062 → 0.031 per message) and gains 3–8%; 64 KiB and 1 MiB cells do not
+/// move beyond their noise.
+const BATCH: usize = 32;
 
 /// Accepts connections on this thread and serves each in a local task.
 ///
