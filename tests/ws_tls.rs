@@ -21,6 +21,8 @@ runtime_tests!(
     unknown_issuer_is_refused,
     wrong_name_is_refused,
     wss_to_a_plain_server_fails_the_tls_handshake,
+    an_ip_address_the_certificate_lacks_is_refused,
+    a_tls_peer_gone_without_close_notify_is_an_abnormal_closure,
 );
 
 fn wss_echoes_text_and_large_binary<R: Rt>() {
@@ -137,6 +139,48 @@ fn wrong_name_is_refused<R: Rt>() {
             text.contains("another name") && text.contains("other.example"),
             "the message names what the certificate is for: {text}"
         );
+    });
+}
+
+fn an_ip_address_the_certificate_lacks_is_refused<R: Rt>() {
+    let ca = TestCa::new();
+    let acceptor = ca.leaf(Leaf::OtherName).acceptor();
+    run::<R, _>(async {
+        let (listener, addr) = R::bind().await;
+        let server = R::spawn(async move { R::accept_tls(&listener, &acceptor).await.err() });
+        let err = R::connect_with_tls(&format!("wss://{addr}/"), &ca.connector())
+            .await
+            .expect_err("the certificate holds no IP address");
+        assert_eq!(tls_kind(&err), TlsErrorKind::NameMismatch, "{err}");
+        assert!(err.to_string().contains("127.0.0.1"), "{err}");
+        server.await;
+    });
+}
+
+/// Most TLS peers end TCP without a `close_notify` alert; rustls reports
+/// that as an unexpected end. Over `wss://` that must read like a peer gone
+/// over `ws://`: a 1006 abnormal closure, not an I/O error.
+fn a_tls_peer_gone_without_close_notify_is_an_abnormal_closure<R: Rt>() {
+    let ca = TestCa::new();
+    let acceptor = ca.leaf(Leaf::Good).acceptor();
+    run::<R, _>(async {
+        let (listener, addr) = R::bind().await;
+        let server = R::spawn(async move {
+            let mut ws = R::accept_tls(&listener, &acceptor).await.unwrap();
+            let first = ws.recv().await.unwrap().unwrap();
+            ws.send(first).await.unwrap();
+            // Dropped without closing: TCP ends, no close frame, no alert.
+            drop(ws);
+        });
+        let url = format!("wss://localhost:{}/", addr.port());
+        let (mut ws, _) = R::connect_with_tls(&url, &ca.connector()).await.unwrap();
+        ws.send(Message::text("one")).await.unwrap();
+        assert_eq!(ws.recv().await.unwrap().unwrap(), Message::text("one"));
+        server.await;
+        match ws.recv().await {
+            Some(Err(Error::AbnormalClosure)) => {}
+            other => panic!("expected an abnormal closure, got {other:?}"),
+        }
     });
 }
 

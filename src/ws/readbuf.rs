@@ -16,7 +16,8 @@ thread_local! {
 }
 
 /// Reads once from `io`, up to `size` bytes, and hands what was read to
-/// `sink` (an empty slice at end of stream). Returns the count read.
+/// `sink` (an empty slice at end of stream, or when the transport reports
+/// an unexpected end). Returns the count read.
 pub(super) fn poll_read_shared<S>(
     io: &mut S,
     cx: &mut Context<'_>,
@@ -30,7 +31,16 @@ where
         if buf.len() < size {
             buf.resize(size, 0);
         }
-        let n = ready!(Pin::new(&mut *io).poll_read(cx, &mut buf[..size]))?;
+        let n = match ready!(Pin::new(&mut *io).poll_read(cx, &mut buf[..size])) {
+            Ok(n) => n,
+            // TLS reports a peer that closed TCP without `close_notify` this
+            // way (many servers and browsers do). For a WebSocket it is the
+            // end of the stream like any other: its close handshake, not
+            // the transport's, tells a finished connection from a cut one
+            // (1006), just as over plain TCP.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
         sink(&buf[..n]);
         Poll::Ready(Ok(n))
     };
