@@ -299,6 +299,11 @@ fn both_ends_talk_with_permessage_deflate() {
 #[test]
 fn server_refuses_each_malformed_request_for_its_own_reason() {
     refused(&without(":method"), 400, "missing :method");
+    refused(
+        &adding("content-length", "5"),
+        400,
+        "carries no content-length",
+    );
     refused(&replacing(":method", "GET"), 400, "method must be CONNECT");
     refused(
         &replacing(":method", "connect"),

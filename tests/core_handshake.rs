@@ -267,14 +267,16 @@ fn server_rejects_with_a_body() {
         server.send(TextMessage::new("x")),
         Err(LocalProtocolError::WrongState { .. })
     ));
-    // 101 is not a rejection.
-    let mut server = WsConnection::new(Role::Server);
-    server.receive_bytes(&rfc_request());
-    server.next_event();
-    assert_eq!(
-        server.send(RejectConnection::new(101)),
-        Err(LocalProtocolError::InvalidStatus(101))
-    );
+    // 101 is not a rejection, and no 1xx is a final answer.
+    for status in [100, 101, 103, 199, 600] {
+        let mut server = WsConnection::new(Role::Server);
+        server.receive_bytes(&rfc_request());
+        server.next_event();
+        assert_eq!(
+            server.send(RejectConnection::new(status)),
+            Err(LocalProtocolError::InvalidStatus(status))
+        );
+    }
 }
 
 #[test]
@@ -440,6 +442,16 @@ fn a_client_answered_with_tls_fails_at_once() {
     assert_eq!(err.answer(), Answer::Drop);
     assert!(err.to_string().contains("wss://"), "{err}");
     assert_eq!(client.state(), State::Closed);
+
+    // Empty lines before the status line, split across reads: fine.
+    let mut client = WsConnection::new(Role::Client);
+    client.send(Request::new("example.com", "/")).unwrap();
+    client.receive_bytes(b"\r\n");
+    assert!(client.next_event().is_none());
+    client.receive_bytes(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
+    assert!(
+        matches!(client.next_event(), Some(Ok(Event::RejectConnection(r))) if r.status_code == 403)
+    );
 
     // Only a prefix of "HTTP/" so far: wait for more.
     let mut client = WsConnection::new(Role::Client);

@@ -238,8 +238,10 @@ fn a_silent_client_times_out_the_tls_handshake() {
 #[test]
 fn default_connect_trusts_ssl_cert_file() {
     const CHILD: &str = "WSPROTO_TLS_CHILD_DIR";
-    if let Some(dir) = std::env::var_os(CHILD) {
-        return child_connects_with_platform_roots(std::path::Path::new(&dir));
+    match std::env::var_os(CHILD) {
+        Some(mode) if mode == "typo" => return child_sees_the_typo(),
+        Some(dir) => return child_connects_with_platform_roots(std::path::Path::new(&dir)),
+        None => {}
     }
     let ca = TestCa::new();
     let leaf = ca.leaf(Leaf::Good);
@@ -266,6 +268,24 @@ fn default_connect_trusts_ssl_cert_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("child: echoed over wss"));
+
+    // A typo in SSL_CERT_FILE is an error, not a silently smaller store.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "default_connect_trusts_ssl_cert_file",
+            "--nocapture",
+        ])
+        .env(CHILD, "typo")
+        .env("SSL_CERT_FILE", "/nonexistent/wsproto-ca.pem")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "typo child failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[cfg(feature = "smol")]
@@ -306,4 +326,22 @@ fn child_connects_with_platform_roots(dir: &std::path::Path) {
         server.await;
     });
     println!("child: echoed over wss");
+}
+
+#[cfg(feature = "smol")]
+fn child_sees_the_typo() {
+    let err = smol::block_on(wsproto::rt::smol::connect("wss://localhost:9/"))
+        .expect_err("roots cannot load");
+    match &err {
+        Error::Tls(t) => {
+            assert_eq!(t.kind(), TlsErrorKind::Config);
+            assert!(err.to_string().contains("SSL_CERT_FILE"), "{err}");
+            assert!(
+                err.to_string().contains("/nonexistent/wsproto-ca.pem"),
+                "{err}"
+            );
+        }
+        // Nothing listens on port 9, but the roots load before dialing.
+        other => panic!("expected the SSL_CERT_FILE error, got {other:?}"),
+    }
 }

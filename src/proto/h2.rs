@@ -541,6 +541,13 @@ impl ServerHandshake {
                 return Err(bad("host header differs from :authority".into()));
             }
         }
+        // A CONNECT has no content (RFC 9110 §9.3.6): the stream's DATA is
+        // the WebSocket's bytes, so a declared body cannot be one.
+        if let Some(len) = h.single("content-length").map_err(bad)? {
+            if len != b"0" {
+                return Err(bad("an extended CONNECT carries no content-length".into()));
+            }
+        }
         // RFC 6455 §4.2.2 asks for an error naming the versions we speak
         // (`error_response` adds it); its 426 belongs to HTTP/1.1's Upgrade,
         // which HTTP/2 forbids, so the refusal is a 400.

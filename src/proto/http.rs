@@ -61,6 +61,13 @@ fn target(uri: &Uri) -> String {
 /// headers the handshake writes itself (`Upgrade`, `Connection`,
 /// `Sec-WebSocket-Key`, `Sec-WebSocket-Version`) are left out.
 ///
+/// Extension offers are kept so that a request a server received converts
+/// back unchanged; a client cannot send a [`Request`] holding them (it
+/// offers extensions from its [`Config`](crate::Config), e.g.
+/// `Config::deflate`), so leave `Sec-WebSocket-Extensions` out of a request
+/// meant for sending. Credentials in the URI (`user:pw@`) are dropped: send
+/// them in an `Authorization` header.
+///
 /// Refused: a method other than `GET`, a scheme other than `ws`, `wss`,
 /// `http` or `https`, no host (or a `Host` header that contradicts the
 /// URI), and malformed subprotocol or extension lists. This checks what a
@@ -167,8 +174,9 @@ impl TryFrom<&Request> for ::http::Request<()> {
 /// A refusal as an `http::Response` with its status and headers (the body
 /// is the caller's to attach, with `Response::map`).
 ///
-/// Fails for a status that cannot refuse a handshake (outside 100–599, or
-/// 101) and for headers that are not valid HTTP.
+/// Fails for a status that cannot refuse a handshake (outside 200–599: a
+/// 1xx is interim, never a final answer) and for headers that are not
+/// valid HTTP.
 impl TryFrom<&RejectConnection> for ::http::Response<()> {
     type Error = LocalProtocolError;
 
@@ -176,7 +184,7 @@ impl TryFrom<&RejectConnection> for ::http::Response<()> {
         let code = reject.status_code;
         let status = StatusCode::from_u16(code)
             .ok()
-            .filter(|_| code != 101 && (100..=599).contains(&code))
+            .filter(|_| (200..=599).contains(&code))
             .ok_or(LocalProtocolError::InvalidStatus(code))?;
         let mut out = ::http::Response::new(());
         *out.status_mut() = status;

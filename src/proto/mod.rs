@@ -607,7 +607,8 @@ impl WsConnection {
     }
 
     fn send_reject(&mut self, reject: RejectConnection) -> Result<(), LocalProtocolError> {
-        if !(100..=599).contains(&reject.status_code) || reject.status_code == 101 {
+        // A 1xx is interim, never a final answer: a client would wait on.
+        if !(200..=599).contains(&reject.status_code) {
             return Err(LocalProtocolError::InvalidStatus(reject.status_code));
         }
         for h in &reject.headers {
@@ -706,6 +707,10 @@ fn not_a_request_start(buf: &[u8]) -> Option<String> {
 /// from the first bytes; most often a TLS server's alert to a `ws://`
 /// client.
 fn not_a_response_start(buf: &[u8]) -> Option<String> {
+    // Empty lines before the status line are skipped, as on the request
+    // side and as httparse does.
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let buf = &buf[start..];
     let n = buf.len().min(5);
     if buf[..n] == b"HTTP/"[..n] {
         return None;

@@ -210,23 +210,24 @@ where
         )));
     }
     let request = build(Request::new(url.host_header(), url.target.clone()));
+    // The trust roots first: a store that cannot load is the answer, not
+    // whatever dialing would have said.
+    #[cfg(feature = "rustls")]
+    let tls = match tls {
+        Some(tls) => Some(tls),
+        None if url.secure => Some(tls::TlsConnector::platform()?),
+        None => None,
+    };
     let limit = config.handshake_timeout;
     ws::timeout(limit, async move {
         let stream = dial(url.host.clone(), url.port).await?;
-        let stream = if url.secure {
-            #[cfg(feature = "rustls")]
-            {
-                let tls = match tls {
-                    Some(tls) => tls,
-                    None => tls::TlsConnector::platform()?,
-                };
-                MaybeTlsStream::tls(tls.connect(&url.host, stream).await?)
-            }
-            #[cfg(not(feature = "rustls"))]
-            unreachable!("refused above")
-        } else {
-            MaybeTlsStream::plain(stream)
+        #[cfg(feature = "rustls")]
+        let stream = match tls.filter(|_| url.secure) {
+            Some(tls) => MaybeTlsStream::tls(tls.connect(&url.host, stream).await?),
+            None => MaybeTlsStream::plain(stream),
         };
+        #[cfg(not(feature = "rustls"))]
+        let stream = MaybeTlsStream::plain(stream);
         ws::client_with_config(stream, request, config).await
     })
     .await

@@ -189,13 +189,32 @@ impl TlsAcceptor {
 
 /// The platform's trusted root certificates (on Linux and BSDs the system
 /// bundle `openssl` uses; the keychain on macOS; the system store on
-/// Windows), plus the PEM bundle named by `SSL_CERT_FILE` and the
-/// directories in `SSL_CERT_DIR` when they are set — added to the platform's
-/// roots, not replacing them.
+/// Windows), and the PEM bundle named by `SSL_CERT_FILE` and the
+/// directories in `SSL_CERT_DIR` when they are set.
 ///
-/// Fails only if no certificate at all could be loaded; unreadable entries
-/// beside usable ones are skipped.
+/// On Linux and the BSDs those variables *add* to the system's roots (a
+/// private CA beside the public ones, which is what `echo_client` and most
+/// tools want). On macOS and Windows, where `rustls-native-certs` reads the
+/// variables instead of the platform store, they replace it. To trust
+/// exactly a set of files, build a store with [`add_pem_file`] and use
+/// [`TlsConnector::with_roots`].
+///
+/// Fails if `SSL_CERT_FILE` names a file that cannot be read or holds no
+/// certificate (a typo must not pass unnoticed), or if no certificate at
+/// all could be loaded; unreadable entries beside usable ones are skipped.
+/// Reading the store is blocking file I/O: [`TlsConnector::platform`] does
+/// it once per process.
 pub fn platform_roots() -> Result<RootCertStore, TlsError> {
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
+        let mut named = RootCertStore::empty();
+        add_pem_file(&mut named, &file).map_err(|e| {
+            TlsError::new(
+                TlsErrorKind::Config,
+                format!("SSL_CERT_FILE: {}", e.detail()),
+                None,
+            )
+        })?;
+    }
     let mut roots = RootCertStore::empty();
     let mut problems = Vec::new();
     let mut load = |found: rustls_native_certs::CertificateResult| {
@@ -229,13 +248,26 @@ pub fn platform_roots() -> Result<RootCertStore, TlsError> {
 }
 
 /// Adds every certificate in the PEM file at `path` to `roots`, e.g. a
-/// private CA. Returns how many were added.
+/// private CA. Returns how many were added; fails if the file cannot be
+/// read or holds no usable certificate (which would otherwise surface only
+/// later, as an unknown issuer).
 pub fn add_pem_file(roots: &mut RootCertStore, path: impl AsRef<Path>) -> Result<usize, TlsError> {
     let path = path.as_ref();
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|e| config_error(&format!("{}", path.display()), e))?;
+    let found = certs.len();
     let (added, _ignored) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(TlsError::new(
+            TlsErrorKind::Config,
+            format!(
+                "{}: no usable certificate ({found} PEM certificate(s) found)",
+                path.display()
+            ),
+            None,
+        ));
+    }
     Ok(added)
 }
 
@@ -370,6 +402,11 @@ mod tests {
         let added = add_pem_file(&mut roots, &path).unwrap();
         std::fs::remove_file(&path).ok();
         assert_eq!(added, 2);
+        let empty = std::env::temp_dir().join(format!("wsproto-empty-{}.pem", std::process::id()));
+        std::fs::write(&empty, "no certificate here\n").unwrap();
+        let none = add_pem_file(&mut roots, &empty).unwrap_err();
+        std::fs::remove_file(&empty).ok();
+        assert!(none.to_string().contains("no usable certificate"), "{none}");
         let missing = add_pem_file(&mut roots, "/nonexistent/wsproto.pem").unwrap_err();
         assert_eq!(missing.kind(), TlsErrorKind::Config);
         assert!(

@@ -428,7 +428,8 @@ impl Extension for PerMessageDeflate {
             let bad = || {
                 format!(
                     "invalid response parameter {name}{}",
-                    value.map(|v| format!("={v}")).unwrap_or_default()
+                    // Quoted: a peer-chosen value reaches error messages and logs.
+                    value.map(|v| format!("={v:?}")).unwrap_or_default()
                 )
             };
             match name.as_str() {
