@@ -63,7 +63,7 @@ fn target(uri: &Uri) -> String {
 ///
 /// Extension offers are kept so that a request a server received converts
 /// back unchanged; a client cannot send a [`Request`] holding them (it
-/// offers extensions from its [`Config`](crate::Config), e.g.
+/// offers extensions from its [`Config`], e.g.
 /// `Config::deflate`), so leave `Sec-WebSocket-Extensions` out of a request
 /// meant for sending. Credentials in the URI (`user:pw@`) are dropped: send
 /// them in an `Authorization` header.
