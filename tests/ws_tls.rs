@@ -345,3 +345,59 @@ fn child_sees_the_typo() {
         other => panic!("expected the SSL_CERT_FILE error, got {other:?}"),
     }
 }
+
+/// A server requiring client certificates refuses a client without one
+/// after TLS 1.3's handshake is done, while the WebSocket handshake runs:
+/// the client still gets a sorted TLS error, not a bare I/O error.
+#[cfg(feature = "smol")]
+#[test]
+fn a_server_demanding_a_client_certificate_is_a_tls_error() {
+    use std::sync::Arc;
+    use wsproto::rt::tls::TlsAcceptor;
+    use wsproto::rt::tls::rustls::pki_types::pem::PemObject;
+    use wsproto::rt::tls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use wsproto::rt::tls::rustls::server::WebPkiClientVerifier;
+    use wsproto::rt::tls::rustls::{RootCertStore, ServerConfig, crypto};
+
+    let ca = TestCa::new();
+    let leaf = ca.leaf(Leaf::Good);
+    let provider = Arc::new(crypto::ring::default_provider());
+    let mut client_roots = RootCertStore::empty();
+    client_roots
+        .add(CertificateDer::from_pem_slice(ca.pem().as_bytes()).unwrap())
+        .unwrap();
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(client_roots.into(), provider.clone())
+            .build()
+            .unwrap();
+    let chain = CertificateDer::pem_slice_iter(leaf.chain_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).unwrap();
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = TlsAcceptor::new(Arc::new(config));
+    smol::block_on(async {
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = smol::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            wsproto::rt::smol::accept_tls(stream, &acceptor).await.err()
+        });
+        let url = format!("wss://localhost:{port}/");
+        let err =
+            wsproto::rt::smol::connect_with_tls(&url, Config::default(), &ca.connector(), |r| r)
+                .await
+                .expect_err("no client certificate");
+        assert_eq!(tls_kind(&err), TlsErrorKind::Handshake, "{err}");
+        assert!(
+            err.to_string().to_lowercase().contains("certificate"),
+            "{err}"
+        );
+        assert!(server.await.is_some(), "the server refused too");
+    });
+}

@@ -228,7 +228,15 @@ where
         };
         #[cfg(not(feature = "rustls"))]
         let stream = MaybeTlsStream::plain(stream);
-        ws::client_with_config(stream, request, config).await
+        let result = ws::client_with_config(stream, request, config).await;
+        // A TLS 1.3 server refusing a client certificate says so after the
+        // TLS handshake, during the WebSocket one: sort that error too.
+        #[cfg(feature = "rustls")]
+        let result = result.map_err(|e| match e {
+            Error::Io(io) => tls::classify(io),
+            other => other,
+        });
+        result
     })
     .await
     .unwrap_or(Err(Error::Timeout(ws::TimeoutKind::Handshake)))

@@ -298,7 +298,7 @@ fn config_error(what: &str, e: impl std::error::Error + Send + Sync + 'static) -
 
 /// Sorts a failed TLS handshake: rustls' own errors become [`Error::Tls`]
 /// with their kind; the transport's errors stay [`Error::Io`].
-fn classify(e: io::Error) -> Error {
+pub(crate) fn classify(e: io::Error) -> Error {
     let Some(tls) = e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
