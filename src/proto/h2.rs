@@ -68,7 +68,7 @@ use super::connection::Connection;
 use super::error::{Answer, LocalProtocolError, RemoteProtocolError};
 use super::events::{AcceptConnection, Header, RejectConnection, Request};
 use super::extensions::{self, ExtensionParams, is_token_byte};
-use super::handshake::{Headers, check_header};
+use super::handshake::{self, Headers, check_header};
 use super::{Config, Role};
 use crate::trace::ws_debug;
 
@@ -300,18 +300,7 @@ impl ClientHandshake {
                 "the scheme must be https or http (RFC 8441 §5)",
             ));
         }
-        if !req.extensions.is_empty() {
-            return Err(LocalProtocolError::InvalidRequest(
-                "extensions are offered through Config::extensions, not Request::extensions",
-            ));
-        }
-        for p in &req.subprotocols {
-            if p.is_empty() || !p.bytes().all(is_token_byte) {
-                return Err(LocalProtocolError::InvalidHeader(format!(
-                    "sec-websocket-protocol: {p}"
-                )));
-            }
-        }
+        handshake::check_offers(req)?;
         let mut out = vec![
             Header::new(":method", "CONNECT"),
             Header::new(":protocol", "websocket"),
@@ -595,11 +584,8 @@ impl ServerHandshake {
         &self,
         accept: AcceptConnection,
     ) -> Result<(Vec<Header>, Connection), LocalProtocolError> {
-        if let Some(p) = &accept.subprotocol {
-            if !self.request.subprotocols.contains(p) {
-                return Err(LocalProtocolError::SubprotocolNotOffered(p.clone()));
-            }
-        }
+        // The HTTP/1.1 checks, then (below) HTTP/2's own on the headers.
+        handshake::check_accept(&self.request, &accept)?;
         let mut out = vec![Header::new(":status", "200")];
         if let Some(p) = &accept.subprotocol {
             out.push(Header::new("sec-websocket-protocol", p.as_str()));

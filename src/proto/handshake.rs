@@ -438,6 +438,17 @@ pub(crate) fn check_request(req: &Request) -> Result<(), LocalProtocolError> {
             "the target must start with '/' and have no spaces",
         ));
     }
+    check_offers(req)?;
+    for h in &req.extra_headers {
+        check_header(&h.name, &h.value)?;
+    }
+    Ok(())
+}
+
+/// Checks what a client's request offers, whatever HTTP version carries
+/// it: subprotocols that are tokens, and no extensions in the request
+/// itself (they are offered from the configuration).
+pub(crate) fn check_offers(req: &Request) -> Result<(), LocalProtocolError> {
     if !req.extensions.is_empty() {
         return Err(LocalProtocolError::InvalidRequest(
             "extensions are offered through Config::extensions, not Request::extensions",
@@ -449,9 +460,6 @@ pub(crate) fn check_request(req: &Request) -> Result<(), LocalProtocolError> {
                 "Sec-WebSocket-Protocol: {p}"
             )));
         }
-    }
-    for h in &req.extra_headers {
-        check_header(&h.name, &h.value)?;
     }
     Ok(())
 }
