@@ -460,3 +460,36 @@ fn a_client_answered_with_tls_fails_at_once() {
     assert!(client.next_event().is_none());
     assert_ne!(client.state(), State::Closed);
 }
+
+#[test]
+fn a_foreign_head_gets_the_same_answer_however_it_is_split() {
+    // Found by the fuzz harness's whole-vs-byte-by-byte check: the first-byte
+    // judgement must not depend on whether the whole head has arrived.
+    let outcome = |head: &[u8], role: Role, bytewise: bool| {
+        let mut ws = WsConnection::new(role);
+        if role == Role::Client {
+            ws.send(Request::new("example.com", "/")).unwrap();
+            ws.bytes_to_send();
+        }
+        let mut first = None;
+        let pieces: Vec<&[u8]> = if bytewise {
+            head.chunks(1).collect()
+        } else {
+            vec![head]
+        };
+        for piece in pieces {
+            ws.receive_bytes(piece);
+            if let Some(event) = ws.next_event() {
+                first = Some(format!("{event:?}"));
+                break;
+            }
+        }
+        (first, ws.state(), ws.bytes_to_send())
+    };
+    for (head, role) in [
+        (&b"SIP/2.0 200 OK\r\n\r\n"[..], Role::Client),
+        (&b"\x16\x03\x01 GET / HTTP/1.1\r\n\r\n"[..], Role::Server),
+    ] {
+        assert_eq!(outcome(head, role, false), outcome(head, role, true));
+    }
+}

@@ -353,12 +353,14 @@ impl WsConnection {
             return match &mut self.phase {
                 Phase::Open(conn) => conn.next_event(),
                 Phase::AwaitingRequest { scanner } => {
+                    // Judged before the head is looked for, so the answer is
+                    // the same however the bytes were split.
+                    if let Some(why) = not_a_request_start(&self.in_buf) {
+                        return Some(Err(self.refuse(RemoteProtocolError::http(400, why))));
+                    }
                     let Some(head_len) =
                         find_head(scanner, &self.in_buf, self.config.max_handshake_size)
                     else {
-                        if let Some(why) = not_a_request_start(&self.in_buf) {
-                            return Some(Err(self.refuse(RemoteProtocolError::http(400, why))));
-                        }
                         if self.in_buf.len() >= self.config.max_handshake_size {
                             let limit = self.config.max_handshake_size;
                             return Some(Err(self.refuse(RemoteProtocolError::http(
@@ -379,12 +381,12 @@ impl WsConnection {
                     }
                 }
                 Phase::AwaitingResponse { scanner, .. } => {
+                    if let Some(why) = not_a_response_start(&self.in_buf) {
+                        return Some(Err(self.abandon(why)));
+                    }
                     let Some(head_len) =
                         find_head(scanner, &self.in_buf, self.config.max_handshake_size)
                     else {
-                        if let Some(why) = not_a_response_start(&self.in_buf) {
-                            return Some(Err(self.abandon(why)));
-                        }
                         if self.in_buf.len() >= self.config.max_handshake_size {
                             return Some(Err(self.abandon("response head too large".into())));
                         }
