@@ -723,7 +723,14 @@ fn not_a_response_start(buf: &[u8]) -> Option<String> {
     })
 }
 
-/// Looks for the end of a handshake head within the size limit.
+/// Looks for the end of a handshake head within the size limit. Empty
+/// lines before the head (RFC 9112 §2.2) are no head of their own: the
+/// search starts after them, so a head is found (or a foreign first byte
+/// refused) the same way however the bytes were split.
 fn find_head(scanner: &mut HeadScanner, buf: &[u8], limit: usize) -> Option<usize> {
-    scanner.find(&buf[..buf.len().min(limit)])
+    let buf = &buf[..buf.len().min(limit)];
+    // Until a byte other than CR or LF arrives nothing is scanned, so the
+    // scanner's progress is always relative to the same start.
+    let skip = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    scanner.find(&buf[skip..]).map(|len| skip + len)
 }
