@@ -148,9 +148,7 @@ macro_rules! tcp_shim {
             Box::pin(async move {
                 nodelay?;
                 let limit = config.handshake_timeout;
-                let stream = ws::timeout(limit, tls.accept($wrap(socket)))
-                    .await
-                    .unwrap_or(Err(Error::Timeout(ws::TimeoutKind::Handshake)))?;
+                let stream = ws::within_handshake(limit, tls.accept($wrap(socket))).await?;
                 ws::accept_with(stream, config, decide).await
             })
         }
@@ -219,7 +217,7 @@ where
         None => None,
     };
     let limit = config.handshake_timeout;
-    ws::timeout(limit, async move {
+    ws::within_handshake(limit, async move {
         let stream = dial(url.host.clone(), url.port).await?;
         #[cfg(feature = "rustls")]
         let stream = match tls.filter(|_| url.secure) {
@@ -228,7 +226,9 @@ where
         };
         #[cfg(not(feature = "rustls"))]
         let stream = MaybeTlsStream::plain(stream);
-        let result = ws::client_with_config(stream, request, config).await;
+        // Not `ws::client_with_config`: its own deadline would be a second
+        // timer for the limit this one already enforces.
+        let result = ws::client_handshake(stream, request, config).await;
         // A TLS 1.3 server refusing a client certificate says so after the
         // TLS handshake, during the WebSocket one: sort that error too.
         #[cfg(feature = "rustls")]
@@ -239,5 +239,4 @@ where
         result
     })
     .await
-    .unwrap_or(Err(Error::Timeout(ws::TimeoutKind::Handshake)))
 }

@@ -2,6 +2,7 @@
 //! [`accept_with`], each bounded by [`Config::handshake_timeout`].
 
 use std::future::Future;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -29,6 +30,17 @@ pub type Response = AcceptConnection;
 fn handshake_timed_out() -> Error {
     crate::trace::ws_debug!("opening handshake timed out");
     Error::Timeout(TimeoutKind::Handshake)
+}
+
+/// Runs one step of an opening handshake (dialing, TLS, the WebSocket
+/// exchange) with the time it has left.
+pub(crate) async fn within<T>(
+    limit: Duration,
+    step: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    timeout(limit, step)
+        .await
+        .unwrap_or_else(|| Err(handshake_timed_out()))
 }
 
 /// Writes everything the engine has queued.
@@ -96,14 +108,12 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let limit = config.handshake_timeout;
-    Box::pin(async move {
-        timeout(limit, client_handshake(io, request, config))
-            .await
-            .unwrap_or_else(|| Err(handshake_timed_out()))
-    })
+    Box::pin(async move { within(limit, client_handshake(io, request, config)).await })
 }
 
-async fn client_handshake<S>(
+/// The client handshake without a deadline of its own, for callers that
+/// bound it together with the steps before it (the shims' `connect`).
+pub(crate) async fn client_handshake<S>(
     mut io: S,
     request: Request,
     config: Config,
@@ -228,11 +238,7 @@ where
             }
         }
     };
-    Box::pin(async move {
-        timeout(limit, read)
-            .await
-            .unwrap_or_else(|| Err(handshake_timed_out()))
-    })
+    Box::pin(async move { within(limit, read).await })
 }
 
 /// A server handshake whose request has been read and validated, waiting
@@ -272,9 +278,7 @@ where
             return Err(handshake_timed_out());
         }
         self.ws.send(response)?;
-        timeout(limit, flush(&mut self.io, &mut self.ws))
-            .await
-            .unwrap_or_else(|| Err(handshake_timed_out()))?;
+        within(limit, flush(&mut self.io, &mut self.ws)).await?;
         let conn = self
             .ws
             .into_connection()
@@ -315,11 +319,10 @@ where
         let limit = self.remaining();
         let io = &mut self.io;
         let ws = &mut self.ws;
-        let sent = timeout(limit, async move {
+        within(limit, async move {
             flush(io, ws).await?;
             io.close().await.map_err(Error::Io)
         })
-        .await;
-        sent.unwrap_or_else(|| Err(handshake_timed_out()))
+        .await
     }
 }

@@ -20,7 +20,7 @@ pub use error::{Error, Rejection, TimeoutKind, TlsError, TlsErrorKind};
 pub use handshake::{
     PendingAccept, Response, accept, accept_with, client, client_with_config, read_request,
 };
+pub(crate) use handshake::{client_handshake, within as within_handshake};
 pub use message::{CloseFrame, Message};
 pub use socket::WebSocket;
 pub use split::{ReadHalf, WriteHalf};
-pub(crate) use timer::timeout;
