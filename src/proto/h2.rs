@@ -317,7 +317,10 @@ impl ClientHandshake {
         }
         let offers = extensions::offers(&self.config.extensions);
         if !offers.is_empty() {
-            out.push(Header::new("sec-websocket-extensions", join(&offers)));
+            out.push(Header::new(
+                "sec-websocket-extensions",
+                extensions::join(&offers),
+            ));
         }
         for h in &req.extra_headers {
             out.push(outgoing_header(h)?);
@@ -365,7 +368,7 @@ impl ClientHandshake {
                 headers: headers.collect(),
             });
         }
-        let h = Headers::new(f.regular);
+        let h = Headers::from_pairs(f.regular);
         let subprotocol = h
             .chosen_subprotocol(&self.request.subprotocols)
             .map_err(invalid)?;
@@ -523,7 +526,7 @@ impl ServerHandshake {
         // Both checked to be printable ASCII.
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let (path, authority) = (text(path), text(authority));
-        let h = Headers::new(f.regular);
+        let h = Headers::from_pairs(f.regular);
         // RFC 9113 §8.3.1: a Host that names another entity is malformed.
         if let Some(host) = h.single("host").map_err(bad)? {
             if !host.eq_ignore_ascii_case(authority.as_bytes()) {
@@ -597,7 +600,10 @@ impl ServerHandshake {
             .collect::<Result<Vec<_>, _>>()?;
         let (active, responses) = extensions::negotiate(&self.config.extensions, &self.offers);
         if !responses.is_empty() {
-            out.push(Header::new("sec-websocket-extensions", join(&responses)));
+            out.push(Header::new(
+                "sec-websocket-extensions",
+                extensions::join(&responses),
+            ));
         }
         out.extend(extra);
         ws_debug!(
@@ -635,10 +641,4 @@ pub fn error_response(err: &RemoteProtocolError) -> Vec<Header> {
         Header::new(":status", status.to_string()),
         Header::new("sec-websocket-version", "13"),
     ]
-}
-
-/// Renders extension offers or responses as one header value.
-fn join(params: &[ExtensionParams]) -> String {
-    let list: Vec<String> = params.iter().map(ToString::to_string).collect();
-    list.join(", ")
 }

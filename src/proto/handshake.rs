@@ -78,7 +78,7 @@ impl HeadScanner {
         None
     }
 
-    /// Starts over after the buffer's first `consumed` bytes were removed.
+    /// Starts over, after the scanned head was removed from the buffer.
     pub(crate) fn reset(&mut self) {
         self.scanned = 0;
     }
@@ -107,17 +107,11 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
 pub(crate) struct Headers<'b>(Vec<(&'b str, &'b [u8])>);
 
 impl<'b> Headers<'b> {
-    /// Headers from name/value pairs.
-    pub(crate) fn new(headers: Vec<(&'b str, &'b [u8])>) -> Self {
-        Headers(headers)
-    }
-
     fn from_httparse(headers: &[httparse::Header<'b>]) -> Self {
         Headers(headers.iter().map(|h| (h.name, h.value)).collect())
     }
 
     /// Headers as name and value pairs, e.g. from another HTTP library.
-    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn from_pairs(headers: impl IntoIterator<Item = (&'b str, &'b [u8])>) -> Self {
         Headers(headers.into_iter().collect())
     }
@@ -194,7 +188,7 @@ impl<'b> Headers<'b> {
 
     /// Headers other than those the handshake consumes.
     pub(crate) fn extra(&self) -> Vec<Header> {
-        const CONSUMED: [&str; 7] = [
+        const CONSUMED: [&str; 8] = [
             "host",
             "upgrade",
             "connection",
@@ -202,11 +196,11 @@ impl<'b> Headers<'b> {
             "sec-websocket-version",
             "sec-websocket-protocol",
             "sec-websocket-extensions",
+            "sec-websocket-accept",
         ];
         self.0
             .iter()
             .filter(|(n, _)| !CONSUMED.iter().any(|c| n.eq_ignore_ascii_case(c)))
-            .filter(|(n, _)| !n.eq_ignore_ascii_case("sec-websocket-accept"))
             .map(|(n, v)| Header::new(*n, *v))
             .collect()
     }
@@ -220,8 +214,7 @@ pub(crate) struct ParsedRequest {
     pub(crate) offers: Vec<ExtensionParams>,
 }
 
-/// Why a request was refused: the status to answer with, extra headers for
-/// the response, and a message.
+/// A refusal of a request: the status to answer with and a message.
 fn reject(status: u16, message: impl Into<String>) -> RemoteProtocolError {
     RemoteProtocolError::http(status, message.into())
 }
@@ -270,6 +263,11 @@ pub(crate) fn validate_request(
     }
     if !http11 {
         return Err(reject(400, "the handshake requires HTTP/1.1"));
+    }
+    // httparse vouches for a target it parsed; one from another HTTP stack
+    // (`ServerUpgrade::from_head`) is checked the same way here.
+    if target.is_empty() || target.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err(reject(400, "malformed request target"));
     }
     let target = target.to_owned();
     let bad = |m: String| reject(400, m);
@@ -523,8 +521,10 @@ pub(crate) fn request_headers(
         );
     }
     if !offers.is_empty() {
-        let list: Vec<String> = offers.iter().map(ToString::to_string).collect();
-        emit("Sec-WebSocket-Extensions", list.join(", ").as_bytes());
+        emit(
+            "Sec-WebSocket-Extensions",
+            super::extensions::join(offers).as_bytes(),
+        );
     }
     for h in &req.extra_headers {
         emit(&h.name, &h.value);
@@ -566,8 +566,10 @@ pub(crate) fn accept_headers(
         emit("Sec-WebSocket-Protocol", p.as_bytes());
     }
     if !extensions.is_empty() {
-        let list: Vec<String> = extensions.iter().map(ToString::to_string).collect();
-        emit("Sec-WebSocket-Extensions", list.join(", ").as_bytes());
+        emit(
+            "Sec-WebSocket-Extensions",
+            super::extensions::join(extensions).as_bytes(),
+        );
     }
     for h in extra {
         emit(&h.name, &h.value);

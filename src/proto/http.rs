@@ -237,14 +237,8 @@ impl UpgradeError {
     /// body (e.g. [`UpgradeError::message`]) with `Response::map`. Feature
     /// `http`.
     pub fn http_response(&self) -> ::http::Response<()> {
-        let mut response = ::http::Response::new(());
-        *response.status_mut() =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        for h in self.response().headers {
-            // The refusal headers are constants, valid in any case.
-            let _ = append(response.headers_mut(), &h.name, &h.value);
-        }
-        response
+        // A 400 or 426 with constant headers: always convertible.
+        ::http::Response::try_from(&self.response()).expect("a refusal converts to http")
     }
 }
 

@@ -456,7 +456,7 @@ impl WsConnection {
     /// (1xx) response, which is skipped.
     fn on_response(&mut self, head: &[u8]) -> Result<Option<Event>, RemoteProtocolError> {
         let response = handshake::parse_response(head, self.config.max_headers)
-            .inspect_err(|_| self.phase = Phase::Closed)?;
+            .map_err(|e| self.abandon(e.message().to_owned()))?;
         if !(100..=599).contains(&response.status) {
             // RFC 9110 §15: a status is three digits from 100 to 599.
             let status = response.status;
@@ -694,7 +694,7 @@ impl WsConnection {
 /// token, after any empty lines (RFC 9112 §2.2).
 fn not_a_request_start(buf: &[u8]) -> Option<String> {
     let first = *buf.iter().find(|&&b| b != b'\r' && b != b'\n')?;
-    let tchar = first.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&first);
+    let tchar = extensions::is_token_byte(first);
     match first {
         _ if tchar => None,
         0x16 => {

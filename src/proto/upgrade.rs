@@ -198,7 +198,7 @@ impl ClientUpgrade {
         handshake::check_request(&request)?;
         Ok(ClientUpgrade {
             key: handshake::generate_key(),
-            offers: config.extensions.iter().flat_map(|e| e.offer()).collect(),
+            offers: extensions::offers(&config.extensions),
             config: config.clone(),
             request,
         })
@@ -347,6 +347,13 @@ mod tests {
             if let Some(v) = version {
                 assert_eq!(v.value, b"13");
             }
+        }
+        // A target another HTTP stack hands over is checked as httparse
+        // would have.
+        for target in ["", "/a b", "/tab\t"] {
+            let err = ServerUpgrade::from_head("GET", target, &valid_headers()).unwrap_err();
+            assert_eq!(err.status(), 400, "{target:?}");
+            assert!(err.message().contains("target"), "{err}");
         }
     }
 

@@ -221,6 +221,12 @@ pub(crate) fn finalize(
     Ok(active)
 }
 
+/// Extension offers or responses as one `Sec-WebSocket-Extensions` value.
+pub(crate) fn join(params: &[ExtensionParams]) -> String {
+    let list: Vec<String> = params.iter().map(ToString::to_string).collect();
+    list.join(", ")
+}
+
 /// The names of `extensions`, comma-separated, for diagnostics.
 pub(crate) fn names(extensions: &[Box<dyn Extension>]) -> String {
     let names: Vec<&str> = extensions.iter().map(|e| e.name()).collect();
