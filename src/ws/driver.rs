@@ -178,6 +178,11 @@ where
             }
         });
         let n = ready!(polled)?;
+        if n > 0 {
+            // Input after a quiet spell: the peer is likely waiting on
+            // each reply. Input that was already there: it is not.
+            self.write_through = self.input_settled();
+        }
         if n == 0 {
             self.read_eof = true;
         } else if let Some(k) = &mut self.keepalive {
@@ -256,6 +261,10 @@ where
                 Phase::TearingDown => return self.poll_teardown(cx),
                 Phase::Running => {}
             }
+            if self.write_through && self.conn.has_bytes_to_send() {
+                // A write error resurfaces when the output is sent below.
+                let _ = self.poll_write_out(cx);
+            }
             while let Some(event) = self.conn.next_event() {
                 if let Some(item) = self.on_event(event, cx) {
                     if self.conn.state() == State::Closed {
@@ -298,15 +307,21 @@ where
                 }
             }
             // Nothing more to read for now: only now may a timer conclude
-            // that the peer is silent. A stream may answer `Pending` once
-            // without looking (the smol shim's yields once after a short
-            // read), so that takes two reads in a row that found nothing.
-            let settled = self.read_eof || self.quiet_reads >= 2;
+            // that the peer is silent.
+            let settled = self.read_eof || self.input_settled();
             if let Some(e) = self.poll_timers(cx, settled) {
                 return Poll::Ready(Some(Err(e)));
             }
             return Poll::Pending;
         }
+    }
+
+    /// Whether the stream has been found empty twice in a row: a stream may
+    /// answer `Pending` once without looking (the smol shim yields once
+    /// after a short read), so one `Pending` does not mean the peer is
+    /// quiet.
+    fn input_settled(&self) -> bool {
+        self.quiet_reads >= 2
     }
 
     /// Fires due timers: the close handshake timeout, keepalive pings and
