@@ -165,9 +165,11 @@ pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod url;
+mod yielding;
 
 pub use stream::MaybeTlsStream;
 pub use url::WsUrl;
+pub use yielding::YieldingStream;
 
 use std::future::Future;
 use std::io;

@@ -27,6 +27,15 @@ use crate::proto::{CloseCode, CloseConnection, Connection, Role, State};
 /// more than [`Config::write_buffer_high_water`] bytes are unwritten:
 /// back-pressure follows from awaiting.
 ///
+/// Messages queued with `feed` (rather than `send`, which flushes) leave
+/// when the stream is next polled for input and has none buffered: a burst
+/// of messages that arrived in one read is answered with one write. Input
+/// that ends a quiet spell (the stream had to wait for it; the smol and
+/// async-std shims' streams tell this by yielding once after a short read,
+/// see [`crate::rt::YieldingStream`]) has each reply
+/// written as soon as the next message is asked for, so a peer waiting on
+/// replies gets the first at once.
+///
 /// Receiving is cancel-safe: a `recv()` or `next()` future dropped before it
 /// completes loses no message; the next call picks up where it left off.
 #[derive(Debug)]

@@ -166,7 +166,7 @@ pub struct AsyncStd;
 #[cfg(feature = "async-std")]
 impl Rt for AsyncStd {
     const NAME: &'static str = "async-std";
-    type Stream = async_std::net::TcpStream;
+    type Stream = wsproto::rt::async_std::AsyncStdTcp;
     type Listener = async_std::net::TcpListener;
 
     fn block_on<T>(f: impl Future<Output = T>) -> T {
@@ -186,17 +186,17 @@ impl Rt for AsyncStd {
         (l, addr)
     }
     async fn accept_tcp(l: &Self::Listener) -> Self::Stream {
-        l.accept().await.unwrap().0
+        wsproto::rt::YieldingStream::new(l.accept().await.unwrap().0)
     }
     async fn accept(l: &Self::Listener) -> Result<WebSocket<Self::Stream>, Error> {
-        wsproto::rt::async_std::accept(Self::accept_tcp(l).await).await
+        wsproto::rt::async_std::accept(l.accept().await.unwrap().0).await
     }
     async fn accept_with(
         l: &Self::Listener,
         config: Config,
         decide: Decide,
     ) -> Result<WebSocket<Self::Stream>, Error> {
-        wsproto::rt::async_std::accept_with(Self::accept_tcp(l).await, config, decide).await
+        wsproto::rt::async_std::accept_with(l.accept().await.unwrap().0, config, decide).await
     }
     async fn connect(url: &str) -> Connected<Self::Stream> {
         wsproto::rt::async_std::connect(url).await
@@ -221,7 +221,7 @@ impl Rt for AsyncStd {
         wsproto::rt::async_std::connect_with_tls(url, Config::default(), tls, |r| r).await
     }
     async fn dial(addr: SocketAddr) -> Self::Stream {
-        async_std::net::TcpStream::connect(addr).await.unwrap()
+        wsproto::rt::YieldingStream::new(async_std::net::TcpStream::connect(addr).await.unwrap())
     }
 }
 
