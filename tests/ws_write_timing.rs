@@ -2,9 +2,10 @@
 //! write, while input that ends a quiet spell has each reply written as it
 //! is queued (the peer is likely waiting on the first).
 //!
-//! The transport is scripted — each read either finds nothing (`Pending`)
-//! or one chunk of bytes — and every write call is recorded, so the test
-//! sees exactly how replies were grouped into writes.
+//! Most tests script the transport — each read either finds nothing
+//! (`Pending`) or one chunk of bytes — and record every write call, so they
+//! see exactly how replies were grouped into writes. One runs over each
+//! runtime shim's real TCP stream, whose reads decide what counts as quiet.
 
 #[macro_use]
 mod ws_common;
@@ -14,11 +15,15 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use std::time::Duration;
+
 use futures::io::{AsyncRead, AsyncWrite};
-use futures::{Sink, Stream};
-use ws_common::encode;
+use futures::{Sink, SinkExt, Stream};
+use ws_common::*;
 use wsproto::Role;
 use wsproto::ws::{Config, Message, WebSocket};
+
+runtime_tests!(a_burst_after_a_quiet_spell_is_answered_reply_by_reply_where_the_stream_yields);
 
 /// One read of the script.
 enum Step {
@@ -189,4 +194,43 @@ fn writing_through_ends_when_input_is_waiting_again() {
     let sizes: Vec<usize> = ws.get_ref().writes.iter().map(Vec::len).collect();
     let burst_len = reply_len(b"one") + reply_len(b"two") + reply_len(b"three");
     assert_eq!(sizes, [solo, burst_len]);
+}
+
+/// A raw client stays quiet after the handshake, then sends three messages
+/// in one write. On smol and async-std, whose shim streams yield once after
+/// a short read, each echo is written before the next message is handed
+/// over; tokio's stream does not yield, so its echoes wait for the end of
+/// the burst.
+fn a_burst_after_a_quiet_spell_is_answered_reply_by_reply_where_the_stream_yields<R: Rt>() {
+    run::<R, _>(async {
+        let (listener, addr) = R::bind().await;
+        let client = std::thread::spawn(move || {
+            let mut raw = Raw::client(addr, "/");
+            std::thread::sleep(Duration::from_millis(100));
+            raw.write(&burst());
+            let echoes: Vec<Vec<u8>> = (0..3).map(|_| raw.expect_frame().payload).collect();
+            raw.send_close(1000, "");
+            echoes
+        });
+        let mut ws = R::accept(&listener).await.expect("handshake");
+        let mut unwritten_when_handed = Vec::new();
+        for _ in 0..3 {
+            let message = ws.recv().await.expect("message").expect("no error");
+            unwritten_when_handed.push(ws.buffered_output());
+            ws.feed(message).await.expect("queued");
+        }
+        while ws.recv().await.is_some() {}
+        let echoes = client.join().expect("client");
+        assert_eq!(
+            echoes,
+            [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+        );
+        let one = reply_len(b"one");
+        let expected = if R::NAME == "tokio" {
+            vec![0, one, one + reply_len(b"two")]
+        } else {
+            vec![0, 0, 0]
+        };
+        assert_eq!(unwritten_when_handed, expected, "[{}]", R::NAME);
+    });
 }

@@ -18,8 +18,10 @@ pub fn config() -> Config {
 ///
 /// Echoes are queued with `feed`, not flushed one by one: `recv` writes
 /// whatever is queued before it waits for input, so a burst of messages
-/// that arrived in one read is answered in one write, and a lone message is
-/// answered as soon as the next `recv` finds nothing more to read.
+/// that was waiting in one read is answered in one write, and a lone
+/// message is answered as soon as the next `recv` finds nothing more to
+/// read. (A burst that ends a quiet spell has each echo written at the next
+/// `recv`: see `WebSocket`'s docs.)
 ///
 /// It borrows the WebSocket rather than taking it: a future that owns a
 /// large argument keeps a second copy of it in its state, so a by-value

@@ -261,9 +261,14 @@ where
                 Phase::TearingDown => return self.poll_teardown(cx),
                 Phase::Running => {}
             }
-            if self.write_through && self.conn.has_bytes_to_send() {
-                // A write error resurfaces when the output is sent below.
-                let _ = self.poll_write_out(cx);
+            if self.write_through
+                && self.conn.has_bytes_to_send()
+                && let Poll::Ready(Err(_)) = self.poll_write_out(cx)
+            {
+                // The output stays queued and the error resurfaces when it
+                // is sent below, once the buffered messages are handed out;
+                // no need to hit it again for each of them.
+                self.write_through = false;
             }
             while let Some(event) = self.conn.next_event() {
                 if let Some(item) = self.on_event(event, cx) {
@@ -317,9 +322,9 @@ where
     }
 
     /// Whether the stream has been found empty twice in a row: a stream may
-    /// answer `Pending` once without looking (the smol shim yields once
-    /// after a short read), so one `Pending` does not mean the peer is
-    /// quiet.
+    /// answer `Pending` once without looking (the smol shim's `TcpStream`
+    /// and `rt::YieldingStream` yield once after a short read), so one
+    /// `Pending` does not mean the peer is quiet.
     fn input_settled(&self) -> bool {
         self.quiet_reads >= 2
     }

@@ -30,11 +30,13 @@ use crate::proto::{CloseCode, CloseConnection, Connection, Role, State};
 /// Messages queued with `feed` (rather than `send`, which flushes) leave
 /// when the stream is next polled for input and has none buffered: a burst
 /// of messages that arrived in one read is answered with one write. Input
-/// that ends a quiet spell (the stream had to wait for it; the smol and
-/// async-std shims' streams tell this by yielding once after a short read,
-/// see [`crate::rt::YieldingStream`]) has each reply
+/// that ends a quiet spell has each reply
 /// written as soon as the next message is asked for, so a peer waiting on
-/// replies gets the first at once.
+/// replies gets the first at once. Telling a quiet spell from a busy
+/// connection takes a stream that yields once after a short read (the smol
+/// shim's `TcpStream`, [`crate::rt::YieldingStream`] for async-std or your
+/// own stream, on an executor that runs a self-woken task after the
+/// others); over other streams bursts are always answered in one write.
 ///
 /// Receiving is cancel-safe: a `recv()` or `next()` future dropped before it
 /// completes loses no message; the next call picks up where it left off.
@@ -55,7 +57,7 @@ pub struct WebSocket<S> {
     /// The last read ended a quiet spell, so each queued reply is written
     /// at the next look rather than gathered until input runs out: a peer
     /// that waits on replies gets the first at once and works on it while
-    /// the rest are made. (1 connection, 8 messages in flight, 1 KiB: 1.7x
+    /// the rest are made. (1 connection, 8 messages in flight, 1 KiB: 1.6x
     /// the messages/s.) A busy connection, whose input is there before it
     /// is read, keeps answering a burst with one write.
     pub(super) write_through: bool,
