@@ -1,0 +1,445 @@
+//! The receive side of [`Connection`]: taking bytes in, gathering frames,
+//! parsing them into events, and failing the connection on a violation.
+
+use super::*;
+
+impl Connection {
+    /// Feeds bytes received from the peer. They are parsed lazily, by
+    /// [`Self::next_event`]. Bytes arriving after the peer's close frame (or
+    /// after the connection closed) are discarded.
+    pub fn receive_bytes(&mut self, data: &[u8]) {
+        if matches!(self.state, State::Closed | State::RemoteClosing) || self.eof {
+            return;
+        }
+        let rest = if self.in_buf.is_empty() && !self.gathered.is_empty() {
+            // The frame being gathered continues: straight into its buffer.
+            self.gather(data)
+        } else {
+            data
+        };
+        self.in_buf.extend_from_slice(rest);
+    }
+
+    /// Copies (and unmasks) the part of `data` that belongs to the frame
+    /// being gathered into `gathered`; returns the rest.
+    fn gather<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+        let (Some(frame), Some(msg)) = (&mut self.rx_frame, &self.rx_message) else {
+            return data;
+        };
+        let n = usize::try_from(frame.remaining).map_or(data.len(), |r| r.min(data.len()));
+        if n == 0 {
+            return data;
+        }
+        let (payload, rest) = data.split_at(n);
+        if self.gathered.is_empty() {
+            // This frame's first gathered bytes: text is judged from the
+            // message's state as the frame starts.
+            self.gathered_utf8 = (msg.opcode == OpCode::Text).then(|| msg.utf8.clone());
+        }
+        let have = self.gathered.len() + n;
+        let still_to_come = usize::try_from(frame.remaining).unwrap_or(usize::MAX) - n;
+        if self.gathered.capacity() - self.gathered.len() < n {
+            self.gathered.reserve(n + still_to_come.min(4 * have));
+        }
+        for piece in payload.chunks(GATHER_CHUNK) {
+            let start = self.gathered.len();
+            self.gathered.extend_from_slice(piece);
+            let added = &mut self.gathered[start..];
+            if let Some(key) = frame.header.mask {
+                apply_mask(added, key, frame.consumed);
+            }
+            if let Some(utf8) = &mut self.gathered_utf8 {
+                self.gathered_invalid |= utf8.check(added).is_err();
+            }
+            frame.consumed += piece.len();
+        }
+        frame.remaining -= n as u64;
+        rest
+    }
+
+    /// Reports that the peer closed its side of the transport. If the close
+    /// handshake has not finished, [`Self::next_event`] reports a
+    /// `CloseConnection` with code 1006 after the buffered events.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// How many received bytes wait to be parsed or reported.
+    pub fn buffered_input(&self) -> usize {
+        self.in_buf.len() + self.gathered.len()
+    }
+
+    /// An iterator over the events in the bytes received so far.
+    ///
+    /// It borrows the connection; to answer events as they come (calling
+    /// [`Self::send`] between them) loop over [`Self::next_event`] instead.
+    pub fn events(&mut self) -> Events<'_> {
+        Events { conn: self }
+    }
+
+    /// Parses and returns the next event, or `None` when more bytes are
+    /// needed (or the connection is closed).
+    pub fn next_event(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
+        loop {
+            if matches!(self.state, State::Closed | State::RemoteClosing) {
+                return None;
+            }
+            let Some(frame) = &mut self.rx_frame else {
+                match FrameHeader::decode(&self.in_buf) {
+                    Err(e) => return self.fail(CloseCode::PROTOCOL_ERROR, e.to_string()),
+                    Ok(None) => return self.starved(),
+                    Ok(Some((header, len))) => {
+                        if let Err((code, msg)) = self.check_header(&header) {
+                            return self.fail(code, msg);
+                        }
+                        self.in_buf.advance(len);
+                        self.rx_frame = Some(RxFrame {
+                            header,
+                            remaining: header.payload_len,
+                            consumed: 0,
+                        });
+                        continue;
+                    }
+                }
+            };
+            let header = frame.header;
+            if header.opcode.is_control() {
+                let len = header.payload_len as usize;
+                if self.in_buf.len() < len {
+                    return self.starved();
+                }
+                let mut payload = self.in_buf.split_to(len);
+                if let Some(key) = header.mask {
+                    apply_mask(&mut payload, key, 0);
+                }
+                self.rx_frame = None;
+                return self.on_control(header.opcode, payload.freeze());
+            }
+            let available = (self.in_buf.len() as u64).min(frame.remaining) as usize;
+            let whole_here = available as u64 == frame.remaining && self.gathered.is_empty();
+            // Compressed text is not gathered: its UTF-8 can be judged only
+            // after inflating, piece by piece. A frame already being
+            // gathered is finished that way even if whole-frame mode was
+            // switched off since.
+            let gather = !self.gathered.is_empty()
+                || (self.whole_frames
+                    && !whole_here
+                    && available > 0
+                    && self
+                        .rx_message
+                        .as_ref()
+                        .is_some_and(|m| m.opcode == OpCode::Binary || m.transformed_by == 0));
+            let mut checked_utf8 = None;
+            let chunk = if gather {
+                // Gather: nothing is reported before the frame is complete.
+                let buffered = self.in_buf.split_to(available);
+                self.gather(&buffered);
+                if self.gathered_invalid {
+                    return self.fail(CloseCode::INVALID_PAYLOAD, TEXT_NOT_UTF8.into());
+                }
+                if self.rx_frame.as_ref().is_some_and(|f| f.remaining > 0) {
+                    return self.starved();
+                }
+                checked_utf8 = self.gathered_utf8.take();
+                std::mem::take(&mut self.gathered)
+            } else {
+                self.gathered_utf8 = None;
+                if available == 0 && frame.remaining > 0 {
+                    return self.starved();
+                }
+                // Zero copy: the piece is cut out of the input buffer.
+                let mut chunk = self.in_buf.split_to(available);
+                if let Some(key) = header.mask {
+                    apply_mask(&mut chunk, key, frame.consumed);
+                }
+                frame.consumed += available;
+                frame.remaining -= available as u64;
+                chunk
+            };
+            let frame_finished = self.rx_frame.as_ref().is_none_or(|f| f.remaining == 0);
+            if frame_finished {
+                self.rx_frame = None;
+            }
+            match self.on_data(chunk.freeze(), frame_finished, header.fin, checked_utf8) {
+                Ok(Some(event)) => return Some(Ok(event)),
+                Ok(None) => continue,
+                Err((code, msg)) => return self.fail(code, msg),
+            }
+        }
+    }
+
+    /// No complete frame (or payload piece) is buffered.
+    fn starved(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
+        if !self.eof {
+            if self.in_buf.is_empty() {
+                // Let go of the (possibly shared) allocation, so an idle
+                // connection holds no input buffer.
+                self.in_buf = BytesMut::new();
+            }
+            return None;
+        }
+        // The transport ended without a close handshake.
+        ws_debug!("transport ended without a close handshake (1006); connection closed");
+        self.state = State::Closed;
+        self.discard_input();
+        self.pending_pong = None;
+        Some(Ok(Event::CloseConnection(CloseConnection::new(
+            CloseCode::ABNORMAL_CLOSURE,
+            "",
+        ))))
+    }
+
+    /// Validates a header against the role, the negotiated extensions, the
+    /// message in progress and the limits, before any payload is read.
+    fn check_header(&mut self, h: &FrameHeader) -> Result<(), (CloseCode, String)> {
+        let protocol = |m: &str| Err((CloseCode::PROTOCOL_ERROR, m.to_owned()));
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return protocol("client frame is not masked"),
+            (Role::Client, true) => return protocol("server frame is masked"),
+            _ => {}
+        }
+        if !(h.rsv & !self.allowed_rsv).is_empty() {
+            return protocol("reserved bits set without a negotiated extension");
+        }
+        if h.opcode.is_control() {
+            if !h.rsv.is_empty() {
+                return protocol("reserved bits set on a control frame");
+            }
+            return Ok(());
+        }
+        let too_big = |what: &str, limit: usize| {
+            Err((
+                CloseCode::MESSAGE_TOO_BIG,
+                format!("{what} exceeds the limit of {limit} bytes"),
+            ))
+        };
+        if h.payload_len > self.config.max_frame_size as u64 {
+            return too_big("frame", self.config.max_frame_size);
+        }
+        match (h.opcode, &mut self.rx_message) {
+            (OpCode::Continuation, None) => {
+                protocol("continuation frame without a message to continue")
+            }
+            (OpCode::Continuation, Some(msg)) => {
+                if !h.rsv.is_empty() {
+                    return protocol("reserved bits set on a continuation frame");
+                }
+                msg.frames += 1;
+                if msg.frames > self.config.max_fragments {
+                    return Err((
+                        CloseCode::MESSAGE_TOO_BIG,
+                        format!(
+                            "message has more than {} fragments",
+                            self.config.max_fragments
+                        ),
+                    ));
+                }
+                msg.wire_len += h.payload_len;
+                if msg.wire_len > self.config.max_message_size as u64 {
+                    return too_big("message", self.config.max_message_size);
+                }
+                Ok(())
+            }
+            (_, Some(_)) => protocol("new data frame before the previous message finished"),
+            (opcode, None) => {
+                if h.payload_len > self.config.max_message_size as u64 {
+                    return too_big("message", self.config.max_message_size);
+                }
+                let mut transformed_by = 0u32;
+                for (i, ext) in self.config.extensions.iter_mut().enumerate() {
+                    match ext.begin_inbound(opcode, h.rsv) {
+                        Ok(true) => transformed_by |= 1 << i,
+                        Ok(false) => {}
+                        Err(e) => return Err((e.code, e.message)),
+                    }
+                }
+                if transformed_by == 0 && !h.rsv.is_empty() {
+                    return protocol("reserved bits set but no extension claimed the message");
+                }
+                self.rx_message = Some(RxMessage {
+                    opcode,
+                    utf8: Utf8Stream::default(),
+                    wire_len: h.payload_len,
+                    delivered: 0,
+                    frames: 1,
+                    transformed_by,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Handles a piece of a data frame's payload. Returns the event to
+    /// report, or `None` if the piece produced nothing to report yet.
+    /// `checked_utf8` is the message's UTF-8 state after `data`, if a
+    /// gathered text frame was already judged.
+    fn on_data(
+        &mut self,
+        data: Bytes,
+        frame_finished: bool,
+        fin: bool,
+        checked_utf8: Option<Utf8Stream>,
+    ) -> Result<Option<Event>, (CloseCode, String)> {
+        let message_finished = frame_finished && fin;
+        let msg = self
+            .rx_message
+            .as_mut()
+            .expect("a data frame belongs to a message");
+        let mut data = data;
+        if msg.transformed_by != 0 {
+            for (i, ext) in self.config.extensions.iter_mut().enumerate().rev() {
+                if msg.transformed_by & (1 << i) != 0 {
+                    let room = self.config.max_message_size.saturating_sub(msg.delivered);
+                    data = ext
+                        .decode(data, message_finished, room)
+                        .map_err(|e| (e.code, e.message))?;
+                }
+            }
+            msg.delivered += data.len();
+            if msg.delivered > self.config.max_message_size {
+                return Err((
+                    CloseCode::MESSAGE_TOO_BIG,
+                    format!(
+                        "message exceeds the limit of {} bytes",
+                        self.config.max_message_size
+                    ),
+                ));
+            }
+        }
+        let invalid = || (CloseCode::INVALID_PAYLOAD, TEXT_NOT_UTF8.to_owned());
+        let event = match msg.opcode {
+            OpCode::Text => {
+                let text = match checked_utf8 {
+                    Some(checked) => msg
+                        .utf8
+                        .take_checked(data, checked)
+                        .map_err(|_| invalid())?,
+                    None => msg.utf8.feed(data).map_err(|_| invalid())?,
+                };
+                if message_finished {
+                    msg.utf8.finish().map_err(|_| invalid())?;
+                }
+                if text.is_empty() && !frame_finished {
+                    return Ok(None);
+                }
+                Event::TextMessage(TextMessage {
+                    data: Utf8Bytes::from_validated(text),
+                    frame_finished,
+                    message_finished,
+                })
+            }
+            _ => {
+                if data.is_empty() && !frame_finished {
+                    return Ok(None);
+                }
+                Event::BytesMessage(BytesMessage {
+                    data,
+                    frame_finished,
+                    message_finished,
+                })
+            }
+        };
+        if message_finished {
+            ws_trace!(
+                "received a {:?} message, {} payload bytes on the wire",
+                msg.opcode,
+                msg.wire_len
+            );
+            self.rx_message = None;
+        }
+        Ok(Some(event))
+    }
+
+    fn on_control(
+        &mut self,
+        opcode: OpCode,
+        payload: Bytes,
+    ) -> Option<Result<Event, RemoteProtocolError>> {
+        match opcode {
+            OpCode::Ping => {
+                ws_trace!("ping received ({} bytes)", payload.len());
+                if self.config.auto_pong && self.state == State::Open {
+                    self.pending_pong = Some(payload.clone());
+                }
+                Some(Ok(Event::Ping(Ping { payload })))
+            }
+            OpCode::Pong => {
+                ws_trace!("pong received ({} bytes)", payload.len());
+                Some(Ok(Event::Pong(Pong { payload })))
+            }
+            _ => self.on_close(&payload),
+        }
+    }
+
+    fn on_close(&mut self, payload: &[u8]) -> Option<Result<Event, RemoteProtocolError>> {
+        let (code, reason) = match parse_close_payload(payload) {
+            Ok(parsed) => parsed,
+            Err(BadClosePayload::Truncated) => {
+                return self.fail(
+                    CloseCode::PROTOCOL_ERROR,
+                    "close frame with a 1-byte payload".into(),
+                );
+            }
+            Err(BadClosePayload::Code(c)) => {
+                return self.fail(
+                    CloseCode::PROTOCOL_ERROR,
+                    format!("close code {c} is not allowed"),
+                );
+            }
+            Err(BadClosePayload::Reason) => {
+                return self.fail(
+                    CloseCode::INVALID_PAYLOAD,
+                    "close reason is not valid UTF-8".into(),
+                );
+            }
+        };
+        let event = CloseConnection::new(code, reason);
+        self.discard_input();
+        if self.state == State::Open {
+            ws_debug!("close received: {code} {:?}; replying", event.reason);
+            // Echo the code, as RFC 6455 §5.5.1 suggests; an empty close is
+            // answered with an empty close.
+            let reply = (code != CloseCode::NO_STATUS_RCVD).then_some(code);
+            self.write_close(reply, "");
+            self.state = State::RemoteClosing;
+        } else {
+            ws_debug!(
+                "close received: {code} {:?}; connection closed",
+                event.reason
+            );
+            self.state = State::Closed;
+        }
+        Some(Ok(Event::CloseConnection(event)))
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): queues a close frame with
+    /// `code` unless one was already sent, and stops reading.
+    fn fail(
+        &mut self,
+        code: CloseCode,
+        message: String,
+    ) -> Option<Result<Event, RemoteProtocolError>> {
+        self.discard_input();
+        // The peer's bad input is the peer's fault, not a fault here: at
+        // `debug`, so that no client can fill a server's warning log.
+        let answer = if self.state == State::Open {
+            ws_debug!("protocol error from the peer: {message}; closing with {code}");
+            self.write_close(Some(code), truncate_reason(&message));
+            Answer::Close(code)
+        } else {
+            ws_debug!("protocol error from the peer while closing: {message}; connection closed");
+            Answer::Drop
+        };
+        self.state = State::Closed;
+        Some(Err(RemoteProtocolError::new(answer, message)))
+    }
+
+    fn discard_input(&mut self) {
+        self.in_buf = BytesMut::new();
+        self.gathered = BytesMut::new();
+        self.gathered_utf8 = None;
+        self.gathered_invalid = false;
+        self.rx_frame = None;
+        self.rx_message = None;
+    }
+}
