@@ -6,7 +6,8 @@
 //! that is never taken: the arguments are type-checked (so nothing becomes
 //! an unused variable) but never evaluated, and no code is left behind.
 //! Events keep the target of the module that emits them
-//! (`wsproto::proto::connection`, `wsproto::ws::driver`, ...).
+//! (`wsproto::proto::connection::receive`, `wsproto::ws::driver`, ...);
+//! filter on a prefix (`wsproto::proto`) to take a whole layer.
 //!
 //! Levels: `debug` for a connection's life (handshake outcome, close frames,
 //! the end), for protocol errors of the peer and for the application's

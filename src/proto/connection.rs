@@ -3,28 +3,17 @@
 //! hands over to one of these; HTTP/2 (RFC 8441) and HTTP/3 (RFC 9220)
 //! bootstraps, which negotiate elsewhere, start with one directly.
 
-// The engine's names, shared with its two halves (`receive` and `send`
-// start with `use super::*`).
-use std::io::IoSlice;
+use bytes::{Bytes, BytesMut};
 
-use bytes::{Buf, Bytes, BytesMut};
-
-use super::close::{
-    BadClosePayload, CloseCode, MAX_REASON_LEN, parse_close_payload, write_close_payload,
-};
-use super::error::{Answer, LocalProtocolError, RemoteProtocolError};
-use super::events::{BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage, Utf8Bytes};
+use super::error::RemoteProtocolError;
+use super::events::Event;
 use super::extensions::Extension;
-use super::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Rsv};
-use super::mask::apply_mask;
+use super::frame::{FrameHeader, OpCode, Rsv};
 use super::outbuf::OutBuffer;
 use super::utf8::Utf8Stream;
 use super::{Config, Role, State};
-use crate::trace::{ws_debug, ws_trace};
 
-/// Bytes in: gathering, parsing, events, failing on a violation.
 mod receive;
-/// Events to frames, and the output queue.
 mod send;
 
 /// The frame whose payload is being read.
@@ -88,13 +77,6 @@ pub struct Connection {
     /// A gathered text frame held invalid UTF-8.
     gathered_invalid: bool,
 }
-
-/// The reason given when a text message is not UTF-8.
-const TEXT_NOT_UTF8: &str = "text message is not valid UTF-8";
-
-/// Payload is copied into a gathered frame this much at a time, and each
-/// piece unmasked right after, while it is still in the CPU's cache.
-const GATHER_CHUNK: usize = 16 << 10;
 
 impl Connection {
     /// An open connection with default limits and the given (already
@@ -176,18 +158,6 @@ impl Connection {
     pub fn config(&self) -> &Config {
         &self.config
     }
-}
-
-/// A reason that fits a close frame, cut at a character boundary.
-fn truncate_reason(message: &str) -> &str {
-    if message.len() <= MAX_REASON_LEN {
-        return message;
-    }
-    let mut end = MAX_REASON_LEN;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    &message[..end]
 }
 
 /// The iterator returned by `events()`: each item is parsed on demand from

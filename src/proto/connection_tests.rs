@@ -1,7 +1,8 @@
 //! Unit tests of [`Connection`]'s buffers: what it keeps, gathers and lets go.
 
 use super::*;
-use crate::proto::events::{BytesMessage, TextMessage};
+use crate::proto::close::CloseCode;
+use crate::proto::events::{BytesMessage, Ping, TextMessage};
 
 #[test]
 fn parsed_input_leaves_no_buffer_behind() {

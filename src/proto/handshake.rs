@@ -6,15 +6,12 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bytes::{BufMut, BytesMut};
 use sha1::{Digest, Sha1};
 
-use super::error::{LocalProtocolError, RemoteProtocolError};
-use super::events::{AcceptConnection, Header, Request};
+use super::error::RemoteProtocolError;
+use super::events::{Header, Request};
 use super::extensions::{ExtensionParams, is_token_byte, parse_extensions};
 
-/// What we write: checks of what the application asks to send, and the
-/// requests and responses themselves.
 mod outgoing;
 pub(crate) use outgoing::*;
 

@@ -1,7 +1,26 @@
 //! The receive side of [`Connection`]: taking bytes in, gathering frames,
 //! parsing them into events, and failing the connection on a violation.
 
-use super::*;
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::{Connection, Events, RxFrame, RxMessage};
+use crate::proto::close::{BadClosePayload, CloseCode, MAX_REASON_LEN, parse_close_payload};
+use crate::proto::error::{Answer, RemoteProtocolError};
+use crate::proto::events::{
+    BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage, Utf8Bytes,
+};
+use crate::proto::frame::{FrameHeader, OpCode};
+use crate::proto::mask::apply_mask;
+use crate::proto::utf8::Utf8Stream;
+use crate::proto::{Role, State};
+use crate::trace::{ws_debug, ws_trace};
+
+/// The reason given when a text message is not UTF-8.
+const TEXT_NOT_UTF8: &str = "text message is not valid UTF-8";
+
+/// Payload is copied into a gathered frame this much at a time, and each
+/// piece unmasked right after, while it is still in the CPU's cache.
+const GATHER_CHUNK: usize = 16 << 10;
 
 impl Connection {
     /// Feeds bytes received from the peer. They are parsed lazily, by
@@ -442,4 +461,16 @@ impl Connection {
         self.rx_frame = None;
         self.rx_message = None;
     }
+}
+
+/// A reason that fits a close frame, cut at a character boundary.
+fn truncate_reason(message: &str) -> &str {
+    if message.len() <= MAX_REASON_LEN {
+        return message;
+    }
+    let mut end = MAX_REASON_LEN;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    &message[..end]
 }

@@ -1,7 +1,18 @@
 //! The send side of [`Connection`]: events to frames, and the output queue
 //! the transport drains.
 
-use super::*;
+use std::io::IoSlice;
+
+use bytes::{Bytes, BytesMut};
+
+use super::{Connection, TxMessage};
+use crate::proto::close::{CloseCode, MAX_REASON_LEN, write_close_payload};
+use crate::proto::error::LocalProtocolError;
+use crate::proto::events::Event;
+use crate::proto::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Rsv};
+use crate::proto::mask::apply_mask;
+use crate::proto::{Role, State};
+use crate::trace::{ws_debug, ws_trace};
 
 impl Connection {
     /// Sends an event: a message (or fragment), a ping, a pong or a close.

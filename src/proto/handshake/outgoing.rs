@@ -2,7 +2,12 @@
 //! to send (headers, requests, acceptances) and writing requests, accepting
 //! responses and refusals.
 
-use super::*;
+use bytes::{BufMut, BytesMut};
+
+use super::accept_key;
+use crate::proto::error::{LocalProtocolError, RemoteProtocolError};
+use crate::proto::events::{AcceptConnection, Header, Request};
+use crate::proto::extensions::{ExtensionParams, is_token_byte};
 
 /// Checks that a header can be written without breaking the head.
 pub(crate) fn check_header(name: &str, value: &[u8]) -> Result<(), LocalProtocolError> {
