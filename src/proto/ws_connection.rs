@@ -6,9 +6,12 @@ use std::io::IoSlice;
 use bytes::{Bytes, BytesMut};
 
 use super::body::{BodyReader, BodyStep};
-use super::handshake::{HeadScanner, ParsedRequest};
+use super::error::{Answer, LocalProtocolError, RemoteProtocolError};
+use super::events::{AcceptConnection, Event, RejectConnection, RejectData, Request};
+use super::extensions::{self, Extension};
+use super::handshake::{self, HeadScanner, ParsedRequest};
 use super::outbuf::OutBuffer;
-use super::*;
+use super::{Config, Connection, Events, Role, State};
 use crate::trace::ws_debug;
 
 /// Interim (1xx) responses a client skips before giving up on a server.
@@ -356,7 +359,7 @@ impl WsConnection {
     /// a client starts with [`Request`]; a server answers a received request
     /// with [`AcceptConnection`] or [`RejectConnection`] (then
     /// [`RejectData`]); once open, either side sends messages, pings, pongs
-    /// and [`CloseConnection`].
+    /// and [`CloseConnection`](super::CloseConnection).
     pub fn send(&mut self, event: impl Into<Event>) -> Result<(), LocalProtocolError> {
         let event = event.into();
         let name = event.name();
