@@ -178,14 +178,14 @@ where
             }
         });
         let n = ready!(polled)?;
-        if n > 0 {
-            // Input after a quiet spell: the peer is likely waiting on
-            // each reply. Input that was already there: it is not.
-            self.write_through = self.input_settled();
-        }
         if n == 0 {
             self.read_eof = true;
-        } else if let Some(k) = &mut self.keepalive {
+            return Poll::Ready(Ok(()));
+        }
+        // Input after a quiet spell: the peer is likely waiting on each
+        // reply. Input that was already there: it is not.
+        self.write_through = self.input_settled();
+        if let Some(k) = &mut self.keepalive {
             k.last_heard = Instant::now();
             if k.ping_sent.take().is_some() {
                 // Answered: the next ping is due an interval from now.
