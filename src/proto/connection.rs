@@ -70,7 +70,7 @@ pub struct Connection {
     whole_frames: bool,
     /// The unmasked payload of the data frame being gathered, in whole-frame
     /// mode, once it did not arrive in one piece.
-    gathered: BytesMut,
+    gathered: Vec<u8>,
     /// For a text frame being gathered: the message's UTF-8 state after
     /// the gathered bytes, which are judged as they arrive.
     gathered_utf8: Option<Utf8Stream>,
@@ -121,7 +121,7 @@ impl Connection {
             eof: false,
             allowed_rsv,
             whole_frames: false,
-            gathered: BytesMut::new(),
+            gathered: Vec::new(),
             gathered_utf8: None,
             gathered_invalid: false,
         }

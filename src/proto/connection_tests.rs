@@ -139,6 +139,41 @@ fn whole_frames_report_what_pieces_report_in_one_piece_per_frame() {
 }
 
 #[test]
+fn a_gathered_frame_reuses_the_buffer_of_a_dropped_message() {
+    let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let mut client = Connection::new(Role::Client, Vec::new());
+    let mut server = Connection::new(Role::Server, Vec::new());
+    server.set_whole_frames(true);
+    let mut receive = |server: &mut Connection| {
+        client.send(BytesMessage::new(payload.clone())).unwrap();
+        let wire = client.bytes_to_send();
+        // In two reads, so the frame is gathered rather than cut out of one.
+        server.receive_bytes(&wire[..100_000]);
+        assert!(server.next_event().is_none());
+        server.receive_bytes(&wire[100_000..]);
+        match server.next_event() {
+            Some(Ok(Event::BytesMessage(m))) => {
+                assert!(m.frame_finished && m.message_finished);
+                assert!(m.data == payload);
+                m.data
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let first = receive(&mut server);
+    let first_at = first.as_ptr();
+    let held = receive(&mut server);
+    assert_ne!(held.as_ptr(), first_at, "the first message is still alive");
+    drop(first);
+    // Were the memory given back to the allocator, this would likely get it.
+    let squatter = vec![0u8; 300_000];
+    let third = receive(&mut server);
+    assert_eq!(third.as_ptr(), first_at, "its memory came back");
+    assert_ne!(squatter.as_ptr(), first_at);
+    drop(held);
+}
+
+#[test]
 fn a_gathered_frame_grows_with_what_arrives_not_with_its_header() {
     let mut client = Connection::new(Role::Client, Vec::new());
     client.send(BytesMessage::new(vec![7u8; 8 << 20])).unwrap();

@@ -23,6 +23,7 @@ pub mod handshake;
 mod http;
 pub mod mask;
 mod outbuf;
+mod recycle;
 pub mod upgrade;
 mod utf8;
 mod ws_connection;

@@ -11,6 +11,7 @@ use crate::proto::events::{
 };
 use crate::proto::frame::{FrameHeader, OpCode};
 use crate::proto::mask::apply_mask;
+use crate::proto::recycle;
 use crate::proto::utf8::Utf8Stream;
 use crate::proto::{Role, State};
 use crate::trace::{ws_debug, ws_trace};
@@ -58,7 +59,12 @@ impl Connection {
         let have = self.gathered.len() + n;
         let still_to_come = usize::try_from(frame.remaining).unwrap_or(usize::MAX) - n;
         if self.gathered.capacity() - self.gathered.len() < n {
-            self.gathered.reserve(n + still_to_come.min(4 * have));
+            let room = n + still_to_come.min(4 * have);
+            if self.gathered.capacity() == 0 {
+                self.gathered = recycle::take(room);
+            } else {
+                self.gathered.reserve(room);
+            }
         }
         for piece in payload.chunks(GATHER_CHUNK) {
             let start = self.gathered.len();
@@ -160,7 +166,7 @@ impl Connection {
                     return self.starved();
                 }
                 checked_utf8 = self.gathered_utf8.take();
-                std::mem::take(&mut self.gathered)
+                recycle::freeze(std::mem::take(&mut self.gathered))
             } else {
                 self.gathered_utf8 = None;
                 if available == 0 && frame.remaining > 0 {
@@ -173,13 +179,13 @@ impl Connection {
                 }
                 frame.consumed += available;
                 frame.remaining -= available as u64;
-                chunk
+                chunk.freeze()
             };
             let frame_finished = self.rx_frame.as_ref().is_none_or(|f| f.remaining == 0);
             if frame_finished {
                 self.rx_frame = None;
             }
-            match self.on_data(chunk.freeze(), frame_finished, header.fin, checked_utf8) {
+            match self.on_data(chunk, frame_finished, header.fin, checked_utf8) {
                 Ok(Some(event)) => return Some(Ok(event)),
                 Ok(None) => continue,
                 Err((code, msg)) => return self.fail(code, msg),
@@ -455,7 +461,7 @@ impl Connection {
 
     fn discard_input(&mut self) {
         self.in_buf = BytesMut::new();
-        self.gathered = BytesMut::new();
+        self.gathered = Vec::new();
         self.gathered_utf8 = None;
         self.gathered_invalid = false;
         self.rx_frame = None;
