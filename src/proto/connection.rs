@@ -190,5 +190,4 @@ impl Iterator for Events<'_, super::WsConnection> {
 }
 
 #[cfg(test)]
-#[path = "connection_tests.rs"]
 mod tests;

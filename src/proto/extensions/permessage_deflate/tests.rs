@@ -1,0 +1,262 @@
+//! Unit tests of negotiation, compression and bounded inflation.
+
+use super::*;
+use crate::proto::extensions::parse_extensions;
+
+fn params(s: &str) -> ExtensionParams {
+    parse_extensions(s).unwrap().remove(0)
+}
+
+fn server(config: DeflateConfig, offer: &str) -> Option<String> {
+    PerMessageDeflate::new(config)
+        .accept(&params(offer))
+        .map(|p| p.to_string())
+}
+
+fn client(config: DeflateConfig, response: &str) -> Result<Agreed, String> {
+    let mut ext = PerMessageDeflate::new(config);
+    ext.finalize(&params(response))?;
+    Ok(ext.agreed.unwrap())
+}
+
+#[test]
+fn default_offer_signals_window_support() {
+    let offer = PerMessageDeflate::new(DeflateConfig::default()).offer();
+    assert_eq!(
+        offer[0].to_string(),
+        "permessage-deflate; client_max_window_bits"
+    );
+    let all = DeflateConfig::default()
+        .server_no_context_takeover(true)
+        .client_no_context_takeover(true)
+        .server_max_window_bits(Some(10))
+        .client_max_window_bits(Some(12));
+    assert_eq!(
+        PerMessageDeflate::new(all).offer()[0].to_string(),
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+         server_max_window_bits=10; client_max_window_bits=12"
+    );
+}
+
+#[test]
+fn server_negotiation_matrix() {
+    let d = DeflateConfig::default;
+    assert_eq!(
+        server(d(), "permessage-deflate").as_deref(),
+        Some("permessage-deflate")
+    );
+    assert_eq!(
+        server(d(), "permessage-deflate; server_no_context_takeover").as_deref(),
+        Some("permessage-deflate; server_no_context_takeover")
+    );
+    assert_eq!(
+        server(d(), "permessage-deflate; server_max_window_bits=10").as_deref(),
+        Some("permessage-deflate; server_max_window_bits=10")
+    );
+    assert_eq!(
+        server(
+            d().server_max_window_bits(Some(9)),
+            "permessage-deflate; server_max_window_bits=12"
+        )
+        .as_deref(),
+        Some("permessage-deflate; server_max_window_bits=9")
+    );
+    // client_max_window_bits is answered only when offered and wanted.
+    assert_eq!(
+        server(d(), "permessage-deflate; client_max_window_bits").as_deref(),
+        Some("permessage-deflate")
+    );
+    assert_eq!(
+        server(
+            d().client_max_window_bits(Some(10)),
+            "permessage-deflate; client_max_window_bits"
+        )
+        .as_deref(),
+        Some("permessage-deflate; client_max_window_bits=10")
+    );
+    assert_eq!(
+        server(
+            d().client_max_window_bits(Some(14)),
+            "permessage-deflate; client_max_window_bits=11"
+        )
+        .as_deref(),
+        Some("permessage-deflate; client_max_window_bits=11")
+    );
+    assert_eq!(
+        server(d().client_max_window_bits(Some(10)), "permessage-deflate").as_deref(),
+        Some("permessage-deflate")
+    );
+    assert_eq!(
+        server(d().client_no_context_takeover(true), "permessage-deflate").as_deref(),
+        Some("permessage-deflate; client_no_context_takeover")
+    );
+}
+
+#[test]
+fn server_declines_malformed_offers() {
+    for bad in [
+        "permessage-deflate; server_max_window_bits",
+        "permessage-deflate; server_max_window_bits=7",
+        "permessage-deflate; server_max_window_bits=16",
+        "permessage-deflate; server_max_window_bits=010",
+        "permessage-deflate; client_max_window_bits=abc",
+        "permessage-deflate; server_no_context_takeover=1",
+        "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+        "permessage-deflate; client_max_window_bits; client_max_window_bits=10",
+        "permessage-deflate; x-unknown",
+    ] {
+        assert_eq!(server(DeflateConfig::default(), bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn client_validates_the_response() {
+    let d = DeflateConfig::default;
+    let a = client(d(), "permessage-deflate").unwrap();
+    assert_eq!(
+        a,
+        Agreed {
+            own_window_bits: 15,
+            own_no_context_takeover: false,
+            peer_no_context_takeover: false
+        }
+    );
+    let a = client(
+        d(),
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+    )
+    .unwrap();
+    assert!(a.own_no_context_takeover && a.peer_no_context_takeover);
+    assert_eq!(
+        client(d(), "permessage-deflate; client_max_window_bits=10")
+            .unwrap()
+            .own_window_bits,
+        10
+    );
+    for bad in [
+        "permessage-deflate; client_max_window_bits",
+        "permessage-deflate; client_max_window_bits=16",
+        "permessage-deflate; server_max_window_bits",
+        "permessage-deflate; x=1",
+        "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+    ] {
+        assert!(client(d(), bad).is_err(), "{bad}");
+    }
+    // Above what was offered or asked for.
+    assert!(
+        client(
+            d().client_max_window_bits(Some(10)),
+            "permessage-deflate; client_max_window_bits=11"
+        )
+        .is_err()
+    );
+    assert!(
+        client(
+            d().server_max_window_bits(Some(10)),
+            "permessage-deflate; server_max_window_bits=12"
+        )
+        .is_err()
+    );
+}
+
+fn pair(server_config: DeflateConfig, offer: &str) -> (PerMessageDeflate, PerMessageDeflate) {
+    let mut server = PerMessageDeflate::new(server_config);
+    let response = server.accept(&params(offer)).unwrap();
+    let mut client = PerMessageDeflate::new(DeflateConfig::default());
+    client.finalize(&response).unwrap();
+    (client, server)
+}
+
+#[test]
+fn rfc_example_hello() {
+    // RFC 7692 §7.2.3.1: "Hello" compressed, tail stripped.
+    let (_, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
+    static WIRE: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    let got = server
+        .decode(Bytes::from_static(&WIRE), true, 1 << 20)
+        .unwrap();
+    assert_eq!(&got[..], b"Hello");
+    // The same context decodes the shorter second message of §7.2.3.2.
+    let got = server
+        .decode(
+            Bytes::from_static(&[0xf2, 0x00, 0x11, 0x00, 0x00]),
+            true,
+            1 << 20,
+        )
+        .unwrap();
+    assert_eq!(&got[..], b"Hello");
+}
+
+#[test]
+fn round_trips_with_and_without_context_takeover() {
+    for offer in [
+        "permessage-deflate",
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+    ] {
+        let (mut client, mut server) = pair(
+            DeflateConfig::default().client_no_context_takeover(true),
+            offer,
+        );
+        for i in 0..5 {
+            let text = format!("message {i}: {}", "the quick brown fox ".repeat(50));
+            assert_eq!(
+                client.begin_outbound(OpCode::Text, text.as_bytes()),
+                Rsv::RSV1
+            );
+            let wire = client.encode(Bytes::from(text.clone()), true);
+            assert!(wire.len() < text.len() / 4, "compressed to {}", wire.len());
+            let back = server.decode(wire, true, 1 << 20).unwrap();
+            assert_eq!(back, text.as_bytes());
+        }
+    }
+}
+
+#[test]
+fn fragmented_messages_round_trip() {
+    let (mut client, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
+    let pieces = ["first piece, ", "second piece, ", "and the last one"];
+    let mut out = Vec::new();
+    for (i, p) in pieces.iter().enumerate() {
+        let fin = i == pieces.len() - 1;
+        let wire = client.encode(Bytes::from_static(p.as_bytes()), fin);
+        out.extend_from_slice(&server.decode(wire, fin, 1 << 20).unwrap());
+    }
+    assert_eq!(out, pieces.concat().as_bytes());
+}
+
+#[test]
+fn small_messages_and_8_bit_windows_go_uncompressed() {
+    let (mut client, _) = pair(DeflateConfig::default(), "permessage-deflate");
+    assert_eq!(client.begin_outbound(OpCode::Text, b"tiny"), Rsv::NONE);
+    let mut c = PerMessageDeflate::new(DeflateConfig::default());
+    c.finalize(&params("permessage-deflate; client_max_window_bits=8"))
+        .unwrap();
+    assert_eq!(c.begin_outbound(OpCode::Binary, &[0u8; 1000]), Rsv::NONE);
+}
+
+#[test]
+fn inflation_stops_at_the_limit() {
+    let (mut client, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
+    let zeros = vec![0u8; 4 << 20];
+    let bomb = client.encode(Bytes::from(zeros), true);
+    assert!(
+        bomb.len() < 64 << 10,
+        "4 MiB of zeros compress to {} bytes",
+        bomb.len()
+    );
+    let err = server.decode(bomb, true, 1 << 20).unwrap_err();
+    assert_eq!(err.code, CloseCode::MESSAGE_TOO_BIG);
+}
+
+#[test]
+fn corrupt_data_is_invalid_payload() {
+    let (_, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
+    let err = server
+        .decode(
+            Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0xff]),
+            true,
+            1 << 20,
+        )
+        .unwrap_err();
+    assert_eq!(err.code, CloseCode::INVALID_PAYLOAD);
+}
