@@ -150,7 +150,7 @@ fn protocol_errors_closes_and_handshakes_are_reported() {
     });
     let e = find(&events, "extended CONNECT refused");
     assert!(e.message.contains("501"), "{e:?}");
-    assert_eq!(e.target, "wsproto::proto::h2");
+    assert!(e.target.starts_with("wsproto::proto::h2"), "{}", e.target);
     // Nothing here is the application's problem to be warned about.
     assert!(
         events.iter().all(|e| e.level >= Level::DEBUG),
