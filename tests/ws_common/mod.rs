@@ -255,8 +255,7 @@ impl Rt for Tokio {
         (l, addr)
     }
     async fn accept_tcp(l: &Self::Listener) -> Self::Stream {
-        use tokio_util::compat::TokioAsyncReadCompatExt;
-        l.accept().await.unwrap().0.compat()
+        wsproto::rt::tokio::TokioTcp::from(l.accept().await.unwrap().0)
     }
     async fn accept(l: &Self::Listener) -> Result<WebSocket<Self::Stream>, Error> {
         wsproto::rt::tokio::accept(l.accept().await.unwrap().0).await
@@ -291,8 +290,7 @@ impl Rt for Tokio {
         wsproto::rt::tokio::connect_with_tls(url, Config::default(), tls, |r| r).await
     }
     async fn dial(addr: SocketAddr) -> Self::Stream {
-        use tokio_util::compat::TokioAsyncReadCompatExt;
-        tokio::net::TcpStream::connect(addr).await.unwrap().compat()
+        wsproto::rt::tokio::TokioTcp::from(tokio::net::TcpStream::connect(addr).await.unwrap())
     }
 }
 
