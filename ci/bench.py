@@ -69,6 +69,10 @@ def parse_args():
     p.add_argument("--idle-conns", type=int,
                    help="idle connections for the memory table (0: skip it)")
     p.add_argument("--text", action="store_true", help="send text messages, not binary")
+    p.add_argument("--read-payloads", action="store_true",
+                   help="have the loadgen read every echo's payload, as a real client "
+                        "would, instead of dropping payloads of 16 KiB or more in the "
+                        "kernel (recv with MSG_TRUNC)")
     p.add_argument("--retries", type=int,
                    help="times a run is repeated while other processes take more than "
                         f"{DISTURBED * 100:.0f}%% of a core from the two CPUs (smoke 1, full 2)")
@@ -212,6 +216,7 @@ def echo_run(a, server, size, conns, mode, warmup, duration):
                       "--server-pid", server.proc.pid,
                       "--cpus", ",".join(sorted({SERVER_CPU, LOADGEN_CPU})),
                       *(["--text"] if a.text else []),
+                      *(["--read-payloads"] if a.read_payloads else []),
                       timeout=warmup + duration + 60 + conns / 10)
     except Failure as e:
         raise server.failed(e)
@@ -310,7 +315,8 @@ def main():
           f"{a.reps} reps; {a.warmup:g} s warm-up + {a.duration:g} s measured per run; "
           f"server on CPU {SERVER_CPU}, loadgen on CPU {LOADGEN_CPU}; pipelined keeps "
           f"{a.inflight} in flight per connection; {'text' if a.text else 'binary'} "
-          f"messages; logs in {logdir}/")
+          f"messages; echo payloads "
+          f"{'read' if a.read_payloads else 'of 16 KiB+ dropped unread (MSG_TRUNC)'}; logs in {logdir}/")
     print(f"bench: {runs} runs, about {runs * per_run:.0f} s", file=sys.stderr, flush=True)
     peers = {}
     try:

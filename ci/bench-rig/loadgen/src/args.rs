@@ -28,6 +28,9 @@ pub struct Args {
     pub duration: Duration,
     /// Send text messages (ASCII payload) instead of binary.
     pub text: bool,
+    /// Read every payload into memory, as a real client would, instead of
+    /// letting the kernel discard large ones unread.
+    pub read_payloads: bool,
     /// Idle mode: how long to hold; `None` holds until stdin closes.
     pub hold: Option<Duration>,
     /// A process whose CPU use in the measured window is reported.
@@ -40,11 +43,13 @@ pub struct Args {
 pub const USAGE: &str = "\
 usage: loadgen --url ws://HOST:PORT/PATH [--conns N] [--size BYTES]
                [--mode pingpong|pipelined|idle] [--inflight N]
-               [--warmup SECS] [--duration SECS] [--text]
+               [--warmup SECS] [--duration SECS] [--text] [--read-payloads]
                [--hold SECS] [--server-pid PID [--cpus LIST]]
 
 pingpong/pipelined print one line after the measured window:
   msgs_per_sec=... msgs=... secs=... loadgen_cpu=... [server_cpu=... [others_cpu=...]]
+Echoes of 16 KiB or more are read header first and their payloads dropped
+in the kernel (recv with MSG_TRUNC) unless --read-payloads is given.
 (CPU use in cores: others_cpu is what the CPUs in --cpus spent on other
 processes, or lost to the hypervisor.)
 idle opens the connections, prints `ready conns=N`, then holds them until
@@ -63,6 +68,7 @@ impl Args {
             warmup: Duration::from_secs(1),
             duration: Duration::from_secs(5),
             text: false,
+            read_payloads: false,
             hold: None,
             server_pid: None,
             cpus: Vec::new(),
@@ -71,6 +77,10 @@ impl Args {
         while let Some(flag) = it.next() {
             if flag == "--text" {
                 args.text = true;
+                continue;
+            }
+            if flag == "--read-payloads" {
+                args.read_payloads = true;
                 continue;
             }
             if flag == "-h" || flag == "--help" {

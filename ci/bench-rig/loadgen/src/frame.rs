@@ -9,7 +9,7 @@ const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
 /// From this payload size on, echoes are read header first and their
 /// payloads discarded by the kernel (see the driver), as copying them out
-/// costs more than the extra system call.
+/// costs more than the extra system call; unless payloads are to be read.
 const DISCARD_MIN: u64 = 16 << 10;
 
 const OP_CONTINUATION: u8 = 0x0;
@@ -52,6 +52,8 @@ pub fn build(size: usize, text: bool, copies: usize) -> (Vec<u8>, usize) {
 pub struct Parser {
     expect_opcode: u8,
     expect_len: u64,
+    /// Whether large payloads may be discarded unread.
+    discard: bool,
     /// Header bytes gathered so far (a header may straddle two reads).
     head: [u8; 14],
     head_len: usize,
@@ -69,11 +71,13 @@ pub struct Parser {
 }
 
 impl Parser {
-    /// A parser expecting echoes of `size`-byte text or binary messages.
-    pub fn new(size: usize, text: bool) -> Parser {
+    /// A parser expecting echoes of `size`-byte text or binary messages;
+    /// `discard` lets large payloads be skipped in the kernel.
+    pub fn new(size: usize, text: bool, discard: bool) -> Parser {
         Parser {
             expect_opcode: if text { OP_TEXT } else { OP_BINARY },
             expect_len: size as u64,
+            discard,
             head: [0; 14],
             head_len: 0,
             skip: 0,
@@ -132,10 +136,10 @@ impl Parser {
         }
     }
 
-    /// Whether the echoes expected are large enough to skip their payloads
-    /// in the kernel rather than read them.
+    /// Whether echoes are large enough to skip their payloads in the kernel
+    /// rather than read them (and skipping is allowed).
     pub fn large(&self) -> bool {
-        self.expect_len >= DISCARD_MIN
+        self.discard && self.expect_len >= DISCARD_MIN
     }
 
     /// The length of the header being gathered, as far as is known yet.
@@ -239,7 +243,7 @@ mod tests {
             stream.extend(server_frame(true, 0x9, 3)); // a ping between fragments
             stream.extend(server_frame(true, OP_CONTINUATION, size - size / 2));
             for chunk in [1, 3, 7, 1000, usize::MAX] {
-                let mut parser = Parser::new(size, false);
+                let mut parser = Parser::new(size, false, true);
                 let done: usize = stream
                     .chunks(chunk.min(stream.len()).max(1))
                     .map(|c| parser.feed(c).unwrap())
@@ -250,11 +254,18 @@ mod tests {
     }
 
     #[test]
+    fn discards_large_payloads_only_when_allowed() {
+        assert!(Parser::new(16 << 10, false, true).large());
+        assert!(!Parser::new((16 << 10) - 1, false, true).large());
+        assert!(!Parser::new(1 << 20, false, false).large());
+    }
+
+    #[test]
     fn reports_the_close_code() {
         let mut close = server_frame(true, OP_CLOSE, 8);
         let n = close.len();
         close[n - 8..].copy_from_slice(b"\x03\xf1toobig");
-        let err = Parser::new(10, false).feed(&close).unwrap_err();
+        let err = Parser::new(10, false, true).feed(&close).unwrap_err();
         assert_eq!(
             err.to_string(),
             "the server closed the connection with code 1009 `toobig`"
@@ -264,17 +275,17 @@ mod tests {
     #[test]
     fn rejects_wrong_echoes() {
         assert!(
-            Parser::new(10, false)
+            Parser::new(10, false, true)
                 .feed(&server_frame(true, OP_BINARY, 9))
                 .is_err()
         );
         assert!(
-            Parser::new(10, true)
+            Parser::new(10, true, true)
                 .feed(&server_frame(true, OP_BINARY, 10))
                 .is_err()
         );
         assert!(
-            Parser::new(10, false)
+            Parser::new(10, false, true)
                 .feed(&server_frame(true, OP_CLOSE, 2))
                 .is_err()
         );

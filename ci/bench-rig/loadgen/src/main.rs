@@ -63,7 +63,7 @@ async fn run(args: Args) -> io::Result<()> {
     let (frames, frame_len) = frame::build(args.size, args.text, args.window());
     let frames: &'static [u8] = frames.leak();
     for (i, (stream, early)) in conns.into_iter().enumerate() {
-        let parser = frame::Parser::new(args.size, args.text);
+        let parser = frame::Parser::new(args.size, args.text, !args.read_payloads);
         let driver = Driver::new(stream, frames, frame_len, parser, &early)?;
         tokio::spawn(async move {
             if let Err(e) = driver.await {
