@@ -11,10 +11,15 @@ use super::extensions::Extension;
 use super::frame::{FrameHeader, OpCode, Rsv};
 use super::outbuf::OutBuffer;
 use super::utf8::Utf8Stream;
-use super::{Config, Role, State};
+use super::{CloseCode, Config, Role, State};
+use gather::Gather;
 
+mod gather;
+mod payload_buf;
 mod receive;
 mod send;
+
+pub use payload_buf::PayloadBuf;
 
 /// The frame whose payload is being read.
 #[derive(Debug)]
@@ -70,12 +75,10 @@ pub struct Connection {
     whole_frames: bool,
     /// The unmasked payload of the data frame being gathered, in whole-frame
     /// mode, once it did not arrive in one piece.
-    gathered: Vec<u8>,
-    /// For a text frame being gathered: the message's UTF-8 state after
-    /// the gathered bytes, which are judged as they arrive.
-    gathered_utf8: Option<Utf8Stream>,
-    /// A gathered text frame held invalid UTF-8.
-    gathered_invalid: bool,
+    gathered: Gather,
+    /// A header found bad by `receive_bytes` itself (as it gathered a
+    /// frame straight from its input), to be reported by `next_event`.
+    deferred_failure: Option<(CloseCode, String)>,
 }
 
 impl Connection {
@@ -121,9 +124,8 @@ impl Connection {
             eof: false,
             allowed_rsv,
             whole_frames: false,
-            gathered: Vec::new(),
-            gathered_utf8: None,
-            gathered_invalid: false,
+            gathered: Gather::default(),
+            deferred_failure: None,
         }
     }
 
@@ -137,7 +139,9 @@ impl Connection {
     /// layer does): a frame that arrives in several reads is then copied
     /// once, unmasked as it is copied, into a buffer sized from its header
     /// (holding at most five times what has arrived, so a header's claim
-    /// alone never sizes an allocation), and never joined. Switched off in
+    /// alone never sizes an allocation), and never joined; the rest of it
+    /// may be read straight into that buffer ([`Self::payload_buf`]),
+    /// skipping even that copy. Switched off in
     /// the middle of a gathered frame, it finishes that frame first.
     /// A frame is still bounded by [`Config::max_frame_size`].
     pub fn set_whole_frames(&mut self, whole: bool) {

@@ -29,7 +29,7 @@ mod utf8;
 mod ws_connection;
 
 pub use close::CloseCode;
-pub use connection::{Connection, Events};
+pub use connection::{Connection, Events, PayloadBuf};
 pub use error::{Answer, LocalProtocolError, RemoteProtocolError};
 pub use events::{
     AcceptConnection, BytesMessage, CloseConnection, Event, Header, Ping, Pong, RejectConnection,

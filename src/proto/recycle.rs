@@ -29,8 +29,11 @@ thread_local! {
     static WAITING: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// An empty buffer with room for at least `capacity` bytes: a recycled one
-/// when one fits (without wasting more than its size again), else new.
+/// A buffer with room for at least `capacity` bytes: a recycled one when
+/// one fits (without wasting more than its size again), else new. A
+/// recycled buffer keeps the bytes its last message left (its length counts
+/// them), so that a caller reading into it need not zero it first; they are
+/// the caller's to overwrite, and never its payload.
 pub(crate) fn take(capacity: usize) -> Vec<u8> {
     if capacity >= MIN_RECYCLED {
         let reused = WAITING.with(|waiting| {
@@ -71,8 +74,8 @@ impl AsRef<[u8]> for Recycled {
 
 impl Drop for Recycled {
     fn drop(&mut self) {
-        let mut buf = std::mem::take(&mut self.0);
-        buf.clear();
+        // Kept initialized (not cleared): see `take`.
+        let buf = std::mem::take(&mut self.0);
         // During thread teardown the list may be gone: then just free it.
         let _ = WAITING.try_with(|waiting| {
             let Ok(mut waiting) = waiting.try_borrow_mut() else {
@@ -126,7 +129,7 @@ mod tests {
         assert_eq!(waiting().len(), 1);
         let again = take(90_000);
         assert_eq!(again.as_ptr(), ptr, "the same memory is handed out again");
-        assert!(again.is_empty());
+        assert_eq!(again.len(), 100_000, "still initialized, to be overwritten");
         assert!(waiting().is_empty());
     }
 

@@ -12,7 +12,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use super::error::{Error, TimeoutKind};
 use super::message::{CloseFrame, Message};
-use super::readbuf::poll_read_shared;
+use super::readbuf::{poll_read_into, poll_read_shared};
 use super::socket::WebSocket;
 use super::timer::Deadline;
 use crate::proto::{
@@ -22,6 +22,14 @@ use crate::trace::{ws_debug, ws_info, ws_trace};
 
 /// The most slices handed to one vectored write.
 const MAX_IOVECS: usize = 16;
+
+/// The rest of a frame being gathered is read straight into its buffer
+/// once at least this much of it is still to come: skipping the copy out
+/// of the shared read buffer then saves more than the read that the next
+/// frame's header may need on its own costs. (Server user time per message
+/// fell 30-45% at 300 KB x 16 ping-pong and 1 MiB x 1 pipelined and x 16
+/// ping-pong; the kernel's copy into the colder buffer takes back part.)
+const DIRECT_READ_MIN: usize = 64 << 10;
 
 /// What an inbox entry costs beyond its payload, so that a flood of empty
 /// messages is bounded too.
@@ -170,13 +178,24 @@ where
     /// Reads once from the stream into the engine.
     fn poll_read_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let conn = &mut self.conn;
-        let polled = poll_read_shared(&mut self.io, cx, self.config.read_buffer_size, |data| {
-            if data.is_empty() {
+        let size = self.config.read_buffer_size;
+        let polled = if let Some(mut room) = conn.payload_buf(size.min(DIRECT_READ_MIN)) {
+            // The rest of a large frame: straight into its own buffer.
+            let n = ready!(poll_read_into(&mut self.io, cx, &mut room))?;
+            room.filled(n);
+            if n == 0 {
                 conn.receive_eof();
-            } else {
-                conn.receive_bytes(data);
             }
-        });
+            Poll::Ready(Ok(n))
+        } else {
+            poll_read_shared(&mut self.io, cx, size, |data| {
+                if data.is_empty() {
+                    conn.receive_eof();
+                } else {
+                    conn.receive_bytes(data);
+                }
+            })
+        };
         let n = ready!(polled)?;
         if n == 0 {
             self.read_eof = true;

@@ -2,7 +2,8 @@
 //!
 //! What is read is handed to the engine at once (which keeps only what it
 //! cannot parse yet), so an idle connection holds no read buffer at all and
-//! a server with many connections pays for one buffer per thread.
+//! a server with many connections pays for one buffer per thread. (The rest
+//! of a large frame skips it: see `Connection::payload_buf`.)
 
 use std::cell::RefCell;
 use std::io;
@@ -31,16 +32,7 @@ where
         if buf.len() < size {
             buf.resize(size, 0);
         }
-        let n = match ready!(Pin::new(&mut *io).poll_read(cx, &mut buf[..size])) {
-            Ok(n) => n,
-            // TLS reports a peer that closed TCP without `close_notify` this
-            // way (many servers and browsers do). For a WebSocket it is the
-            // end of the stream like any other: its close handshake, not
-            // the transport's, tells a finished connection from a cut one
-            // (1006), just as over plain TCP.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
-            Err(e) => return Poll::Ready(Err(e)),
-        };
+        let n = ready!(poll_read_into(&mut *io, cx, &mut buf[..size]))?;
         sink(&buf[..n]);
         Poll::Ready(Ok(n))
     };
@@ -50,4 +42,25 @@ where
         // another): use a buffer of our own.
         Err(_) => read(&mut Vec::new()),
     })
+}
+
+/// Reads once from `io` into `buf`; an unexpected end counts as the end.
+pub(super) fn poll_read_into<S>(
+    io: &mut S,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>>
+where
+    S: AsyncRead + Unpin,
+{
+    match ready!(Pin::new(io).poll_read(cx, buf)) {
+        Ok(n) => Poll::Ready(Ok(n)),
+        // TLS reports a peer that closed TCP without `close_notify` this
+        // way (many servers and browsers do). For a WebSocket it is the end
+        // of the stream like any other: its close handshake, not the
+        // transport's, tells a finished connection from a cut one (1006),
+        // just as over plain TCP.
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Poll::Ready(Ok(0)),
+        Err(e) => Poll::Ready(Err(e)),
+    }
 }

@@ -3,6 +3,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use super::gather::Masking;
 use super::{Connection, Events, RxFrame, RxMessage};
 use crate::proto::close::{BadClosePayload, CloseCode, MAX_REASON_LEN, parse_close_payload};
 use crate::proto::error::{Answer, RemoteProtocolError};
@@ -11,7 +12,6 @@ use crate::proto::events::{
 };
 use crate::proto::frame::{FrameHeader, OpCode};
 use crate::proto::mask::apply_mask;
-use crate::proto::recycle;
 use crate::proto::utf8::Utf8Stream;
 use crate::proto::{Role, State};
 use crate::trace::{ws_debug, ws_trace};
@@ -19,30 +19,73 @@ use crate::trace::{ws_debug, ws_trace};
 /// The reason given when a text message is not UTF-8.
 const TEXT_NOT_UTF8: &str = "text message is not valid UTF-8";
 
-/// Payload is copied into a gathered frame this much at a time, and each
-/// piece unmasked right after, while it is still in the CPU's cache.
-const GATHER_CHUNK: usize = 16 << 10;
-
 impl Connection {
     /// Feeds bytes received from the peer. They are parsed lazily, by
     /// [`Self::next_event`]. Bytes arriving after the peer's close frame (or
     /// after the connection closed) are discarded.
     pub fn receive_bytes(&mut self, data: &[u8]) {
-        if matches!(self.state, State::Closed | State::RemoteClosing) || self.eof {
+        if matches!(self.state, State::Closed | State::RemoteClosing)
+            || self.eof
+            || self.deferred_failure.is_some()
+        {
             return;
         }
-        let rest = if self.in_buf.is_empty() && !self.gathered.is_empty() {
-            // The frame being gathered continues: straight into its buffer.
-            self.gather(data)
-        } else {
+        let rest = if !self.in_buf.is_empty() {
             data
+        } else if !self.gathered.is_empty() {
+            // The frame being gathered continues: straight into its buffer.
+            self.gather_payload(data)
+        } else {
+            self.gather_from_header(data)
         };
         self.in_buf.extend_from_slice(rest);
     }
 
+    /// With nothing buffered, a data frame that starts `data` and runs past
+    /// its end is gathered from `data` itself rather than first copied into
+    /// the input buffer (and then out again). Returns what is left for the
+    /// input buffer: `data` itself for anything else.
+    fn gather_from_header<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+        if !self.whole_frames || self.rx_frame.is_some() {
+            return data;
+        }
+        let Ok(Some((header, len))) = FrameHeader::decode(data) else {
+            return data;
+        };
+        let payload = &data[len..];
+        if header.opcode.is_control()
+            || payload.is_empty()
+            || header.payload_len <= payload.len() as u64
+        {
+            // Whole here (cut out of the input buffer without a copy), or
+            // none of it yet.
+            return data;
+        }
+        if let Err(failure) = self.start_frame(header) {
+            // Nothing came before it: `next_event` reports it first thing.
+            self.deferred_failure = Some(failure);
+            return &[];
+        }
+        if !self.gatherable() {
+            return payload;
+        }
+        self.gather_payload(payload)
+    }
+
+    /// Whether the data frame being read is gathered (in whole-frame mode):
+    /// all but compressed text, whose UTF-8 can be judged only after
+    /// inflating, piece by piece.
+    fn gatherable(&self) -> bool {
+        self.whole_frames
+            && self
+                .rx_message
+                .as_ref()
+                .is_some_and(|m| m.opcode == OpCode::Binary || m.transformed_by == 0)
+    }
+
     /// Copies (and unmasks) the part of `data` that belongs to the frame
-    /// being gathered into `gathered`; returns the rest.
-    fn gather<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+    /// being gathered into its buffer; returns the rest.
+    fn gather_payload<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
         let (Some(frame), Some(msg)) = (&mut self.rx_frame, &self.rx_message) else {
             return data;
         };
@@ -54,30 +97,16 @@ impl Connection {
         if self.gathered.is_empty() {
             // This frame's first gathered bytes: text is judged from the
             // message's state as the frame starts.
-            self.gathered_utf8 = (msg.opcode == OpCode::Text).then(|| msg.utf8.clone());
+            self.gathered
+                .begin((msg.opcode == OpCode::Text).then(|| msg.utf8.clone()));
         }
-        let have = self.gathered.len() + n;
         let still_to_come = usize::try_from(frame.remaining).unwrap_or(usize::MAX) - n;
-        if self.gathered.capacity() - self.gathered.len() < n {
-            let room = n + still_to_come.min(4 * have);
-            if self.gathered.capacity() == 0 {
-                self.gathered = recycle::take(room);
-            } else {
-                self.gathered.reserve(room);
-            }
-        }
-        for piece in payload.chunks(GATHER_CHUNK) {
-            let start = self.gathered.len();
-            self.gathered.extend_from_slice(piece);
-            let added = &mut self.gathered[start..];
-            if let Some(key) = frame.header.mask {
-                apply_mask(added, key, frame.consumed);
-            }
-            if let Some(utf8) = &mut self.gathered_utf8 {
-                self.gathered_invalid |= utf8.check(added).is_err();
-            }
-            frame.consumed += piece.len();
-        }
+        let masking = Masking {
+            key: frame.header.mask,
+            offset: frame.consumed,
+        };
+        self.gathered.append(payload, masking, still_to_come);
+        frame.consumed += n;
         frame.remaining -= n as u64;
         rest
     }
@@ -105,24 +134,23 @@ impl Connection {
     /// Parses and returns the next event, or `None` when more bytes are
     /// needed (or the connection is closed).
     pub fn next_event(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
+        if let Some((code, msg)) = self.deferred_failure.take() {
+            return self.fail(code, msg);
+        }
         loop {
             if matches!(self.state, State::Closed | State::RemoteClosing) {
                 return None;
             }
+            let gatherable = self.gatherable();
             let Some(frame) = &mut self.rx_frame else {
                 match FrameHeader::decode(&self.in_buf) {
                     Err(e) => return self.fail(CloseCode::PROTOCOL_ERROR, e.to_string()),
                     Ok(None) => return self.starved(),
                     Ok(Some((header, len))) => {
-                        if let Err((code, msg)) = self.check_header(&header) {
+                        self.in_buf.advance(len);
+                        if let Err((code, msg)) = self.start_frame(header) {
                             return self.fail(code, msg);
                         }
-                        self.in_buf.advance(len);
-                        self.rx_frame = Some(RxFrame {
-                            header,
-                            remaining: header.payload_len,
-                            consumed: 0,
-                        });
                         continue;
                     }
                 }
@@ -142,33 +170,24 @@ impl Connection {
             }
             let available = (self.in_buf.len() as u64).min(frame.remaining) as usize;
             let whole_here = available as u64 == frame.remaining && self.gathered.is_empty();
-            // Compressed text is not gathered: its UTF-8 can be judged only
-            // after inflating, piece by piece. A frame already being
-            // gathered is finished that way even if whole-frame mode was
-            // switched off since.
-            let gather = !self.gathered.is_empty()
-                || (self.whole_frames
-                    && !whole_here
-                    && available > 0
-                    && self
-                        .rx_message
-                        .as_ref()
-                        .is_some_and(|m| m.opcode == OpCode::Binary || m.transformed_by == 0));
+            // A frame already being gathered is finished that way even if
+            // whole-frame mode was switched off since.
+            let gather = !self.gathered.is_empty() || (!whole_here && available > 0 && gatherable);
             let mut checked_utf8 = None;
             let chunk = if gather {
                 // Gather: nothing is reported before the frame is complete.
                 let buffered = self.in_buf.split_to(available);
-                self.gather(&buffered);
-                if self.gathered_invalid {
+                self.gather_payload(&buffered);
+                if self.gathered.invalid() {
                     return self.fail(CloseCode::INVALID_PAYLOAD, TEXT_NOT_UTF8.into());
                 }
                 if self.rx_frame.as_ref().is_some_and(|f| f.remaining > 0) {
                     return self.starved();
                 }
-                checked_utf8 = self.gathered_utf8.take();
-                recycle::freeze(std::mem::take(&mut self.gathered))
+                let (payload, utf8) = self.gathered.freeze();
+                checked_utf8 = utf8;
+                payload
             } else {
-                self.gathered_utf8 = None;
                 if available == 0 && frame.remaining > 0 {
                     return self.starved();
                 }
@@ -212,6 +231,18 @@ impl Connection {
             CloseCode::ABNORMAL_CLOSURE,
             "",
         ))))
+    }
+
+    /// Starts reading the frame `header` announces, once it passes
+    /// [`Self::check_header`].
+    fn start_frame(&mut self, header: FrameHeader) -> Result<(), (CloseCode, String)> {
+        self.check_header(&header)?;
+        self.rx_frame = Some(RxFrame {
+            header,
+            remaining: header.payload_len,
+            consumed: 0,
+        });
+        Ok(())
     }
 
     /// Validates a header against the role, the negotiated extensions, the
@@ -461,9 +492,7 @@ impl Connection {
 
     fn discard_input(&mut self) {
         self.in_buf = BytesMut::new();
-        self.gathered = Vec::new();
-        self.gathered_utf8 = None;
-        self.gathered_invalid = false;
+        self.gathered.clear();
         self.rx_frame = None;
         self.rx_message = None;
     }

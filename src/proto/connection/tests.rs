@@ -351,3 +351,198 @@ fn switching_whole_frames_off_mid_frame_finishes_the_frame() {
     }
     assert_eq!(got, [vec![5u8; 10_000], vec![6u8; 10]].concat());
 }
+
+#[test]
+fn a_frame_spanning_reads_is_gathered_from_its_first_read_itself() {
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client.send(BytesMessage::new(vec![3u8; 300_000])).unwrap();
+    let wire = client.bytes_to_send();
+    let mut server = Connection::new(Role::Server, Vec::new());
+    server.set_whole_frames(true);
+    server.receive_bytes(&wire[..100_000]);
+    // Not copied into the input buffer first: straight into the frame's.
+    assert_eq!(server.in_buf.capacity(), 0);
+    assert_eq!(server.gathered.len(), 100_000 - 14);
+    assert!(server.next_event().is_none());
+    server.receive_bytes(&wire[100_000..]);
+    match server.next_event() {
+        Some(Ok(Event::BytesMessage(m))) => {
+            assert!(m.message_finished && m.data.len() == 300_000);
+            assert!(m.data.iter().all(|&b| b == 3));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn a_bad_header_met_while_gathering_from_a_read_is_the_next_event() {
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client.send(BytesMessage::new(vec![0u8; 5000])).unwrap();
+    let wire = client.bytes_to_send();
+    let config = Config {
+        max_frame_size: 1000,
+        ..Config::default()
+    };
+    let mut server = Connection::with_config(Role::Server, config);
+    server.set_whole_frames(true);
+    server.receive_bytes(&wire[..2000]);
+    let err = server.next_event().unwrap().unwrap_err();
+    assert_eq!(
+        err.answer(),
+        crate::proto::error::Answer::Close(CloseCode::MESSAGE_TOO_BIG)
+    );
+    assert_eq!(server.state(), State::Closed);
+    let out = server.bytes_to_send();
+    assert_eq!(out[0], 0x88, "a close frame");
+    assert_eq!(u16::from_be_bytes([out[2], out[3]]), 1009);
+    server.receive_bytes(&wire[2000..]);
+    assert!(server.next_event().is_none());
+}
+
+/// Feeds `wire` as `feed` does, but reads into [`Connection::payload_buf`]
+/// whenever it is offered (asked for `at_least`), counting those reads.
+fn feed_direct(
+    server: &mut Connection,
+    wire: &[u8],
+    at_least: usize,
+    sizes: &mut impl FnMut() -> usize,
+) -> (Vec<Reported>, usize) {
+    let mut messages = Vec::new();
+    let mut current = Vec::new();
+    let mut direct = 0;
+    let mut rest = wire;
+    while !rest.is_empty() {
+        let n = sizes().clamp(1, rest.len());
+        if let Some(mut room) = server.payload_buf(at_least) {
+            let n = n.min(room.len());
+            room[..n].copy_from_slice(&rest[..n]);
+            room.filled(n);
+            direct += 1;
+            rest = &rest[n..];
+        } else {
+            server.receive_bytes(&rest[..n]);
+            rest = &rest[n..];
+        }
+        while let Some(event) = server.next_event() {
+            match event.unwrap() {
+                Event::BytesMessage(m) => {
+                    current.extend_from_slice(&m.data);
+                    if m.message_finished {
+                        messages.push((Some(false), std::mem::take(&mut current)));
+                    }
+                }
+                Event::TextMessage(m) => {
+                    current.extend_from_slice(m.data.as_str().as_bytes());
+                    if m.message_finished {
+                        messages.push((Some(true), std::mem::take(&mut current)));
+                    }
+                }
+                Event::Ping(p) => messages.push((None, p.payload.to_vec())),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    (messages, direct)
+}
+
+#[test]
+fn reads_into_the_payload_buffer_report_what_received_bytes_report() {
+    let (wire, want) = client_wire();
+    let mut direct_reads = 0;
+    for seed in 1..40u64 {
+        let mut next = rng(seed);
+        let max = [7usize, 1000, 70_000, 300_000][seed as usize % 4];
+        let at_least = [1, 4096, 65_536][seed as usize % 3];
+        let mut sizes = || (next() as usize % max) + 1;
+        let mut server = Connection::new(Role::Server, Vec::new());
+        server.set_whole_frames(true);
+        let (got, direct) = feed_direct(&mut server, &wire, at_least, &mut sizes);
+        assert_eq!(got, want, "seed {seed}");
+        direct_reads += direct;
+    }
+    assert!(direct_reads > 100, "{direct_reads}");
+}
+
+#[test]
+fn the_payload_buffer_is_offered_only_inside_a_gathered_frame() {
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client.send(BytesMessage::new(vec![5u8; 100_000])).unwrap();
+    client.send(BytesMessage::new(vec![6u8; 10])).unwrap();
+    let wire = client.bytes_to_send().to_vec();
+    let mut piecewise = Connection::new(Role::Server, Vec::new());
+    piecewise.receive_bytes(&wire[..1000]);
+    assert!(
+        piecewise.payload_buf(1).is_none(),
+        "not in whole-frame mode"
+    );
+    let mut server = Connection::new(Role::Server, Vec::new());
+    server.set_whole_frames(true);
+    assert!(server.payload_buf(1).is_none(), "no frame yet");
+    server.receive_bytes(&wire[..1014]);
+    assert!(server.payload_buf(99_001).is_none(), "fewer bytes to come");
+    let room = server.payload_buf(99_000).expect("the rest of the frame");
+    // It grows with what arrived (1000 bytes), not with the header.
+    assert_eq!(room.len(), 4 * 1000);
+    room.filled(0);
+    assert_eq!(server.buffered_input(), 1000);
+    let mut room = server.payload_buf(1).unwrap();
+    let n = room.len();
+    room.copy_from_slice(&wire[1014..1014 + n]);
+    room.filled(n);
+    assert_eq!(server.buffered_input(), 1000 + n);
+    // The rest, with the next frame behind it: the input buffer's again.
+    server.receive_bytes(&wire[1014 + n..]);
+    assert!(
+        server.payload_buf(1).is_none(),
+        "the input buffer holds bytes"
+    );
+    let sizes: Vec<usize> = server
+        .events()
+        .map(|e| match e.unwrap() {
+            Event::BytesMessage(m) => m.data.len(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(sizes, [100_000, 10]);
+    assert!(server.payload_buf(1).is_none(), "between frames");
+}
+
+#[test]
+fn bad_utf8_read_into_the_payload_buffer_fails_at_once() {
+    let mut text = "ok ".repeat(50_000).into_bytes();
+    text[120_000] = 0xff;
+    let mut wire = vec![0x81, 0xff];
+    wire.extend_from_slice(&(text.len() as u64).to_be_bytes());
+    let key = [9, 8, 7, 6];
+    wire.extend_from_slice(&key);
+    let start = wire.len();
+    wire.extend_from_slice(&text);
+    crate::proto::mask::apply_mask(&mut wire[start..], key, 0);
+    let mut server = Connection::new(Role::Server, Vec::new());
+    server.set_whole_frames(true);
+    server.receive_bytes(&wire[..100_000]);
+    assert!(server.next_event().is_none());
+    let mut room = server.payload_buf(1).unwrap();
+    room[..30_000].copy_from_slice(&wire[100_000..130_000]);
+    room.filled(30_000);
+    let err = server.next_event().unwrap().unwrap_err();
+    assert_eq!(
+        err.answer(),
+        crate::proto::error::Answer::Close(CloseCode::INVALID_PAYLOAD)
+    );
+    assert!(server.payload_buf(1).is_none(), "closed");
+}
+
+#[test]
+#[should_panic(expected = "bytes filled into a payload buffer of")]
+fn filling_more_than_the_payload_buffer_holds_panics() {
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client.send(BytesMessage::new(vec![5u8; 100_000])).unwrap();
+    let wire = client.bytes_to_send();
+    let mut server = Connection::new(Role::Server, Vec::new());
+    server.set_whole_frames(true);
+    server.receive_bytes(&wire[..1014]);
+    let room = server.payload_buf(1).unwrap();
+    let n = room.len();
+    room.filled(n + 1);
+}
