@@ -6,7 +6,10 @@
 //! as a crash.
 
 pub mod script;
+mod whole_frames;
 pub mod wire;
+
+pub use whole_frames::whole_frames;
 
 use std::io::IoSlice;
 

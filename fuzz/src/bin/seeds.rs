@@ -44,7 +44,7 @@ fn main() {
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus"));
-    let targets: [Target; 5] = [
+    let targets: [Target; 6] = [
         (
             "frame_header",
             wsproto_fuzz::frame_header,
@@ -69,6 +69,11 @@ fn main() {
             "client_connection",
             wsproto_fuzz::client_connection,
             client_seeds(),
+        ),
+        (
+            "whole_frames",
+            wsproto_fuzz::whole_frames,
+            whole_frames_seeds(),
         ),
     ];
     for (target, run, seeds) in targets {
@@ -452,6 +457,43 @@ fn server_seeds() -> Seeds {
             .feed(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 5)
             .build(),
     ));
+    seeds
+}
+
+/// Client wires of frames large enough to be gathered and read into the
+/// payload buffer, each behind a few control bytes (see `whole_frames`).
+fn whole_frames_seeds() -> Seeds {
+    let binary: Vec<u8> = (0..3000u32).map(|i| (i * 7) as u8).collect();
+    let text = "zł€𝄞 ".repeat(150);
+    let mut bad_text = text.clone().into_bytes();
+    bad_text[900] = 0xff;
+    let wires = [
+        ("binary", encode(true, 0x2, Some(KEY), &binary)),
+        ("text", encode(true, 0x1, Some(KEY), text.as_bytes())),
+        ("bad-text", encode(true, 0x1, Some(KEY), &bad_text)),
+        (
+            "fragments-and-ping",
+            [
+                encode(false, 0x2, Some(KEY), &binary[..1500]),
+                encode(true, 0x9, Some(KEY), b"ping"),
+                encode(true, 0x0, Some(KEY), &binary[1500..]),
+                encode(true, 0x8, Some(KEY), b"\x03\xe8bye"),
+            ]
+            .concat(),
+        ),
+        ("unmasked", encode(true, 0x2, None, &binary)),
+    ];
+    let mut seeds = Vec::new();
+    for (name, wire) in wires {
+        // Direct reads at the smallest `at_least`, mid-size reads; at 4096
+        // with large reads; and with small limits (a 3000-byte frame is
+        // too big there).
+        for control in [0x08u8, 0x0f, 0x18] {
+            let mut data = vec![control];
+            data.extend_from_slice(&wire);
+            seeds.push((format!("{name}-{control:02x}"), data));
+        }
+    }
     seeds
 }
 
