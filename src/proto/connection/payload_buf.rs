@@ -14,8 +14,8 @@ impl Connection {
     /// into a read buffer and then [`Self::receive_bytes`], which copies.
     ///
     /// Offered only while nothing else is buffered, some of the frame has
-    /// been gathered already, and at least `at_least` of its payload bytes
-    /// are still to come: pass the size of your own read buffer, so that
+    /// been gathered already (and, for text, found valid so far), and at
+    /// least `at_least` of its payload bytes are still to come: pass the size of your own read buffer, so that
     /// frames it holds at once (and the headers after them) still come in
     /// one read. The room never runs past the frame's end, and grows with
     /// what has arrived, as gathering does, not with the header's claim.
@@ -28,6 +28,7 @@ impl Connection {
             || self.deferred_failure.is_some()
             || !self.in_buf.is_empty()
             || self.gathered.is_empty()
+            || self.gathered.invalid()
         {
             return None;
         }
@@ -43,7 +44,9 @@ impl Connection {
 
 /// Room for payload bytes of the frame being gathered, from
 /// [`Connection::payload_buf`]: a `&mut [u8]` to read into, then
-/// [`PayloadBuf::filled`]. Its bytes are unspecified until read into.
+/// [`PayloadBuf::filled`]. Until read into, it holds whatever earlier
+/// messages on this thread left there (recycled memory is not zeroed), so
+/// count only the bytes actually read.
 pub struct PayloadBuf<'a> {
     conn: &'a mut Connection,
     len: usize,

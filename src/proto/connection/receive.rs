@@ -21,8 +21,11 @@ const TEXT_NOT_UTF8: &str = "text message is not valid UTF-8";
 
 impl Connection {
     /// Feeds bytes received from the peer. They are parsed lazily, by
-    /// [`Self::next_event`]. Bytes arriving after the peer's close frame (or
-    /// after the connection closed) are discarded.
+    /// [`Self::next_event`], except in whole-frame mode, where a frame that
+    /// starts `data` and runs past it is checked and gathered (unmasked)
+    /// here already; either way events, failures included, come only from
+    /// `next_event`. Bytes arriving after the peer's close frame, after a
+    /// bad header, or after the connection closed are discarded.
     pub fn receive_bytes(&mut self, data: &[u8]) {
         if matches!(self.state, State::Closed | State::RemoteClosing)
             || self.eof

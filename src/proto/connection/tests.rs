@@ -525,6 +525,7 @@ fn bad_utf8_read_into_the_payload_buffer_fails_at_once() {
     let mut room = server.payload_buf(1).unwrap();
     room[..30_000].copy_from_slice(&wire[100_000..130_000]);
     room.filled(30_000);
+    assert!(server.payload_buf(1).is_none(), "no more room for bad text");
     let err = server.next_event().unwrap().unwrap_err();
     assert_eq!(
         err.answer(),
