@@ -22,7 +22,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio_util::compat::TokioAsyncReadCompatExt;
+use wsproto::rt::tokio::TokioStream;
 use wsproto::ws::{Config, Error, WebSocket};
 use wsproto::{AcceptConnection, DeflateConfig, ServerUpgrade};
 
@@ -144,7 +144,7 @@ fn upgrade(mut request: Request<Incoming>) -> Response<Full<Bytes>> {
     let upgraded = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
         let io = match upgraded.await {
-            Ok(io) => TokioIo::new(io).compat(),
+            Ok(io) => TokioStream::new(TokioIo::new(io)),
             Err(e) => return eprintln!("upgrade failed: {e}"),
         };
         let mut ws = WebSocket::from_connection(io, connection, config);

@@ -100,7 +100,7 @@
 //! | feature | adds |
 //! |---|---|
 //! | `smol` (default) | [`rt::smol`]: TCP on `async-io`'s reactor (accepts `async-net` streams), usable under any executor |
-//! | `tokio` | `rt::tokio`: tokio's `TcpStream` as a `futures-io` stream (`TokioTcp`) |
+//! | `tokio` | `rt::tokio`: tokio's `TcpStream` (`TokioTcp`), or any tokio stream (`TokioStream`), as a `futures-io` stream |
 //! | `async-std` | `rt::async_std` (async-std is discontinued upstream; the shim stays thin) |
 //! | `rustls` (default) | `wss://` in every shim's `connect`, `accept_tls` for servers, and `rt::tls` (rustls through `futures-rustls`, platform roots) |
 //! | `webpki-roots` | `rt::tls::TlsConnector::webpki_roots`: Mozilla's roots compiled in |

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::compat::TokioAsyncReadCompatExt;
+use wsproto::rt::tokio::TokioStream;
 use wsproto::ws::{Config, Message, WebSocket};
 use wsproto::{ClientUpgrade, CloseCode, DeflateConfig, Request, State};
 
@@ -158,8 +158,8 @@ async fn hyper_client_upgrades_through_client_upgrade() {
         assert_eq!(connection.config().extensions.len(), 1);
 
         let upgraded = hyper::upgrade::on(response).await.unwrap();
-        let mut ws =
-            WebSocket::from_connection(TokioIo::new(upgraded).compat(), connection, config);
+        let io = TokioStream::new(TokioIo::new(upgraded));
+        let mut ws = WebSocket::from_connection(io, connection, config);
         echo_and_close(&mut ws).await;
     })
     .await

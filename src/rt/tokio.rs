@@ -1,53 +1,67 @@
-//! The tokio shim: tokio's `TcpStream` as a `futures-io` stream.
+//! The tokio shim: tokio streams as `futures-io` streams.
 //!
 //! `tokio-util`'s `Compat` would do, but it does not pass vectored writes
 //! on (futures-io's default then writes only the first slice), so a frame
 //! header and its payload, or a burst of large messages, would cost a
-//! system call per slice. `TokioTcp` forwards them to tokio's `writev`.
+//! system call per slice. [`TokioStream`] forwards them to the tokio
+//! stream's own `poll_write_vectored` (`writev` for TCP).
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead as TokioRead, AsyncWrite as TokioWrite};
 
-/// A tokio TCP stream as a `futures-io` stream, vectored writes included.
+/// Any tokio stream as a `futures-io` stream, vectored writes included: a
+/// TCP stream ([`TokioTcp`]), a tokio-rustls stream, or hyper's upgraded
+/// connection behind `hyper_util::rt::TokioIo`, for
+/// [`WebSocket::from_connection`](crate::ws::WebSocket::from_connection).
 #[derive(Debug)]
-pub struct TokioTcp {
-    inner: tokio::net::TcpStream,
+pub struct TokioStream<T> {
+    inner: T,
 }
 
-impl TokioTcp {
+/// A tokio TCP stream as a `futures-io` stream: what [`accept`] and
+/// [`connect`] run on.
+pub type TokioTcp = TokioStream<tokio::net::TcpStream>;
+
+impl<T> TokioStream<T> {
+    /// Wraps a tokio stream.
+    pub fn new(inner: T) -> TokioStream<T> {
+        TokioStream { inner }
+    }
+
     /// The tokio stream.
-    pub fn get_ref(&self) -> &tokio::net::TcpStream {
+    pub fn get_ref(&self) -> &T {
         &self.inner
     }
 
     /// The tokio stream, mutably.
-    pub fn get_mut(&mut self) -> &mut tokio::net::TcpStream {
+    pub fn get_mut(&mut self) -> &mut T {
         &mut self.inner
     }
 
     /// Gives the tokio stream back.
-    pub fn into_inner(self) -> tokio::net::TcpStream {
+    pub fn into_inner(self) -> T {
         self.inner
     }
 }
 
-impl From<tokio::net::TcpStream> for TokioTcp {
-    fn from(inner: tokio::net::TcpStream) -> TokioTcp {
-        TokioTcp { inner }
+impl<T> From<T> for TokioStream<T> {
+    fn from(inner: T) -> TokioStream<T> {
+        TokioStream { inner }
     }
 }
 
-impl AsyncRead for TokioTcp {
+impl<T: TokioRead + Unpin> AsyncRead for TokioStream<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let mut filled = tokio::io::ReadBuf::new(buf);
-        ready!(tokio::io::AsyncRead::poll_read(
+        ready!(TokioRead::poll_read(
             Pin::new(&mut self.inner),
             cx,
             &mut filled
@@ -56,13 +70,13 @@ impl AsyncRead for TokioTcp {
     }
 }
 
-impl AsyncWrite for TokioTcp {
+impl<T: TokioWrite + Unpin> AsyncWrite for TokioStream<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        tokio::io::AsyncWrite::poll_write(Pin::new(&mut self.inner), cx, buf)
+        TokioWrite::poll_write(Pin::new(&mut self.inner), cx, buf)
     }
 
     fn poll_write_vectored(
@@ -70,15 +84,15 @@ impl AsyncWrite for TokioTcp {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        tokio::io::AsyncWrite::poll_write_vectored(Pin::new(&mut self.inner), cx, bufs)
+        TokioWrite::poll_write_vectored(Pin::new(&mut self.inner), cx, bufs)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        tokio::io::AsyncWrite::poll_flush(Pin::new(&mut self.inner), cx)
+        TokioWrite::poll_flush(Pin::new(&mut self.inner), cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        tokio::io::AsyncWrite::poll_shutdown(Pin::new(&mut self.inner), cx)
+        TokioWrite::poll_shutdown(Pin::new(&mut self.inner), cx)
     }
 }
 
@@ -113,5 +127,49 @@ mod tests {
         assert_eq!(&got[4..], &payload[..]);
         assert_eq!(server.get_ref().local_addr().unwrap(), addr);
         let _inner: tokio::net::TcpStream = server.into_inner();
+    }
+
+    /// A tokio writer that records how many slices each write call got.
+    struct Recorder(Vec<usize>);
+
+    impl TokioWrite for Recorder {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.push(1);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            self.0.push(bufs.len());
+            Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn any_tokio_stream_gets_its_vectored_writes() {
+        let mut stream = TokioStream::new(Recorder(Vec::new()));
+        let slices = [IoSlice::new(b"head"), IoSlice::new(b"payload")];
+        assert_eq!(stream.write_vectored(&slices).await.unwrap(), 11);
+        assert_eq!(stream.write(b"one").await.unwrap(), 3);
+        assert_eq!(stream.into_inner().0, [2, 1]);
     }
 }
