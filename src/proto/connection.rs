@@ -77,8 +77,9 @@ pub struct Connection {
     /// mode, once it did not arrive in one piece.
     gathered: Gather,
     /// A header found bad by `receive_bytes` itself (as it gathered a
-    /// frame straight from its input), to be reported by `next_event`.
-    deferred_failure: Option<(CloseCode, String)>,
+    /// frame straight from its input), to be reported by `next_event`;
+    /// boxed, as every idle connection carries the field.
+    deferred_failure: Option<Box<(CloseCode, String)>>,
 }
 
 impl Connection {

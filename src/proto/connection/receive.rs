@@ -66,7 +66,7 @@ impl Connection {
         }
         if let Err(failure) = self.start_frame(header) {
             // Nothing came before it: `next_event` reports it first thing.
-            self.deferred_failure = Some(failure);
+            self.deferred_failure = Some(Box::new(failure));
             return &[];
         }
         if !self.gatherable() {
@@ -137,7 +137,8 @@ impl Connection {
     /// Parses and returns the next event, or `None` when more bytes are
     /// needed (or the connection is closed).
     pub fn next_event(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
-        if let Some((code, msg)) = self.deferred_failure.take() {
+        if let Some(failure) = self.deferred_failure.take() {
+            let (code, msg) = *failure;
             return self.fail(code, msg);
         }
         loop {
