@@ -69,6 +69,9 @@ def parse_args():
     p.add_argument("--idle-conns", type=int,
                    help="idle connections for the memory table (0: skip it)")
     p.add_argument("--text", action="store_true", help="send text messages, not binary")
+    p.add_argument("--fragment", type=int, default=0,
+                   help="send each message in frames of at most this many payload bytes "
+                        "(servers echo whole messages)")
     p.add_argument("--read-payloads", action="store_true",
                    help="have the loadgen read every echo's payload, as a real client "
                         "would, instead of dropping payloads of 16 KiB or more in the "
@@ -217,6 +220,7 @@ def echo_run(a, server, size, conns, mode, warmup, duration):
                       "--cpus", ",".join(sorted({SERVER_CPU, LOADGEN_CPU})),
                       *(["--text"] if a.text else []),
                       *(["--read-payloads"] if a.read_payloads else []),
+                      *(["--fragment", a.fragment] if a.fragment else []),
                       timeout=warmup + duration + 60 + conns / 10)
     except Failure as e:
         raise server.failed(e)
@@ -315,7 +319,7 @@ def main():
           f"{a.reps} reps; {a.warmup:g} s warm-up + {a.duration:g} s measured per run; "
           f"server on CPU {SERVER_CPU}, loadgen on CPU {LOADGEN_CPU}; pipelined keeps "
           f"{a.inflight} in flight per connection; {'text' if a.text else 'binary'} "
-          f"messages; echo payloads "
+          f"messages{f' in frames of {a.fragment} B' if a.fragment else ''}; echo payloads "
           f"{'read' if a.read_payloads else 'of 16 KiB+ dropped unread (MSG_TRUNC)'}; logs in {logdir}/")
     print(f"bench: {runs} runs, about {runs * per_run:.0f} s", file=sys.stderr, flush=True)
     peers = {}

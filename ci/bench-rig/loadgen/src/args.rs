@@ -31,6 +31,9 @@ pub struct Args {
     /// Read every payload into memory, as a real client would, instead of
     /// letting the kernel discard large ones unread.
     pub read_payloads: bool,
+    /// Send each message in frames of at most this many payload bytes
+    /// (0: one frame).
+    pub fragment: usize,
     /// Idle mode: how long to hold; `None` holds until stdin closes.
     pub hold: Option<Duration>,
     /// A process whose CPU use in the measured window is reported.
@@ -44,6 +47,7 @@ pub const USAGE: &str = "\
 usage: loadgen --url ws://HOST:PORT/PATH [--conns N] [--size BYTES]
                [--mode pingpong|pipelined|idle] [--inflight N]
                [--warmup SECS] [--duration SECS] [--text] [--read-payloads]
+               [--fragment BYTES]
                [--hold SECS] [--server-pid PID [--cpus LIST]]
 
 pingpong/pipelined print one line after the measured window:
@@ -69,6 +73,7 @@ impl Args {
             duration: Duration::from_secs(5),
             text: false,
             read_payloads: false,
+            fragment: 0,
             hold: None,
             server_pid: None,
             cpus: Vec::new(),
@@ -91,6 +96,7 @@ impl Args {
                 "--url" => (args.host, args.path) = parse_url(&value)?,
                 "--conns" => args.conns = number(&flag, &value)?,
                 "--size" => args.size = number(&flag, &value)?,
+                "--fragment" => args.fragment = number(&flag, &value)?,
                 "--inflight" => args.inflight = number(&flag, &value)?,
                 "--warmup" => args.warmup = seconds(&flag, &value)?,
                 "--duration" => args.duration = seconds(&flag, &value)?,

@@ -17,34 +17,54 @@ const OP_TEXT: u8 = 0x1;
 const OP_BINARY: u8 = 0x2;
 const OP_CLOSE: u8 = 0x8;
 
-/// `copies` back-to-back copies of one masked client frame carrying `size`
-/// payload bytes (ASCII for text, a byte pattern for binary). Returns the
-/// buffer and the length of one frame.
-pub fn build(size: usize, text: bool, copies: usize) -> (Vec<u8>, usize) {
-    let mut frame = Vec::with_capacity(size + 14);
-    frame.push(0x80 | if text { OP_TEXT } else { OP_BINARY });
-    match size {
-        0..=125 => frame.push(0x80 | size as u8),
+/// `copies` back-to-back copies of one masked client message carrying
+/// `size` payload bytes (ASCII for text, a byte pattern for binary), in
+/// frames of at most `fragment` payload bytes each (one frame if 0).
+/// Returns the buffer and the length of one message.
+pub fn build(size: usize, text: bool, fragment: usize, copies: usize) -> (Vec<u8>, usize) {
+    let payload: Vec<u8> = (0..size)
+        .map(|i| {
+            if text {
+                b'a' + (i % 26) as u8
+            } else {
+                (i * 31 % 251) as u8
+            }
+        })
+        .collect();
+    let pieces: Vec<&[u8]> = if fragment == 0 || size <= fragment {
+        vec![&payload]
+    } else {
+        payload.chunks(fragment).collect()
+    };
+    let mut message = Vec::with_capacity(size + 14 * pieces.len());
+    for (i, piece) in pieces.iter().enumerate() {
+        let opcode = match (i, text) {
+            (0, true) => OP_TEXT,
+            (0, false) => OP_BINARY,
+            _ => OP_CONTINUATION,
+        };
+        push_frame(&mut message, i + 1 == pieces.len(), opcode, piece);
+    }
+    let message_len = message.len();
+    (message.repeat(copies), message_len)
+}
+
+/// Appends one masked frame.
+fn push_frame(out: &mut Vec<u8>, fin: bool, opcode: u8, payload: &[u8]) {
+    out.push(if fin { 0x80 } else { 0 } | opcode);
+    match payload.len() {
+        0..=125 => out.push(0x80 | payload.len() as u8),
         126..=0xffff => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(size as u16).to_be_bytes());
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
         }
         _ => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(size as u64).to_be_bytes());
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(payload.len() as u64).to_be_bytes());
         }
     }
-    frame.extend_from_slice(&MASK);
-    frame.extend((0..size).map(|i| {
-        let byte = if text {
-            b'a' + (i % 26) as u8
-        } else {
-            (i * 31 % 251) as u8
-        };
-        byte ^ MASK[i % 4]
-    }));
-    let frame_len = frame.len();
-    (frame.repeat(copies), frame_len)
+    out.extend_from_slice(&MASK);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
 }
 
 /// Follows the server's frames across reads and counts complete echoes,
@@ -227,7 +247,7 @@ mod tests {
 
     /// An unmasked server frame.
     fn server_frame(fin: bool, opcode: u8, len: usize) -> Vec<u8> {
-        let (mut frame, _) = build(len, false, 1);
+        let (mut frame, _) = build(len, false, 0, 1);
         frame[0] = if fin { 0x80 } else { 0 } | opcode;
         frame[1] &= 0x7f;
         let mask_at = frame.len() - len - 4;
@@ -251,6 +271,25 @@ mod tests {
                 assert_eq!(done, 2, "size {size}, chunks of {chunk}");
             }
         }
+    }
+
+    #[test]
+    fn builds_fragmented_messages() {
+        let (message, len) = build(300, false, 128, 1);
+        assert_eq!(len, message.len());
+        // 128 + 128 + 44 payload bytes, each frame with a 4-byte length
+        // header (or 2) and a mask.
+        assert_eq!(len, (4 + 4 + 128) * 2 + (2 + 4 + 44));
+        assert_eq!(&message[..2], &[OP_BINARY, 0x80 | 126]);
+        assert_eq!(message[136], OP_CONTINUATION);
+        assert_eq!(message[272], 0x80 | OP_CONTINUATION);
+        // The server's echo is one whole message.
+        assert_eq!(
+            Parser::new(300, false, true)
+                .feed(&server_frame(true, OP_BINARY, 300))
+                .unwrap(),
+            1
+        );
     }
 
     #[test]
@@ -293,7 +332,7 @@ mod tests {
 
     #[test]
     fn builds_masked_frames() {
-        let (frames, len) = build(200, true, 3);
+        let (frames, len) = build(200, true, 0, 3);
         assert_eq!(len, 200 + 8);
         assert_eq!(frames.len(), 3 * len);
         assert_eq!(&frames[..4], &[0x81, 0x80 | 126, 0, 200]);

@@ -60,7 +60,7 @@ async fn run(args: Args) -> io::Result<()> {
     if args.mode == Mode::Idle {
         return hold(&args, &conns).await;
     }
-    let (frames, frame_len) = frame::build(args.size, args.text, args.window());
+    let (frames, frame_len) = frame::build(args.size, args.text, args.fragment, args.window());
     let frames: &'static [u8] = frames.leak();
     for (i, (stream, early)) in conns.into_iter().enumerate() {
         let parser = frame::Parser::new(args.size, args.text, !args.read_payloads);
