@@ -40,38 +40,37 @@ fn rng(seed: u64) -> impl FnMut() -> u64 {
 /// how many data pieces were reported.
 fn feed(server: &mut Connection, wire: &[u8], sizes: &mut impl FnMut() -> usize) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut current = Vec::new();
     let mut rest = wire;
     while !rest.is_empty() {
         let n = sizes().clamp(1, rest.len());
         server.receive_bytes(&rest[..n]);
         rest = &rest[n..];
+        parsed.collect(server);
+    }
+    parsed
+}
+
+impl Parsed {
+    /// Takes every event now available, joining data pieces.
+    fn collect(&mut self, server: &mut Connection) {
         while let Some(event) = server.next_event() {
-            match event.unwrap() {
-                Event::BytesMessage(m) => {
-                    parsed.pieces += 1;
-                    current.extend_from_slice(&m.data);
-                    if m.message_finished {
-                        parsed
-                            .messages
-                            .push((Some(false), std::mem::take(&mut current)));
-                    }
+            let (text, data, finished) = match event.unwrap() {
+                Event::BytesMessage(m) => (false, m.data, m.message_finished),
+                Event::TextMessage(m) => (true, m.data.into(), m.message_finished),
+                Event::Ping(p) => {
+                    self.messages.push((None, p.payload.to_vec()));
+                    continue;
                 }
-                Event::TextMessage(m) => {
-                    parsed.pieces += 1;
-                    current.extend_from_slice(m.data.as_str().as_bytes());
-                    if m.message_finished {
-                        parsed
-                            .messages
-                            .push((Some(true), std::mem::take(&mut current)));
-                    }
-                }
-                Event::Ping(p) => parsed.messages.push((None, p.payload.to_vec())),
                 other => panic!("unexpected {other:?}"),
+            };
+            self.pieces += 1;
+            self.current.extend_from_slice(&data);
+            if finished {
+                let message = std::mem::take(&mut self.current);
+                self.messages.push((Some(text), message));
             }
         }
     }
-    parsed
 }
 
 /// A message as (text?, payload), or a ping as (None, payload).
@@ -82,6 +81,8 @@ struct Parsed {
     messages: Vec<Reported>,
     /// Pieces of data messages.
     pieces: usize,
+    /// The data message in progress, so far.
+    current: Vec<u8>,
 }
 
 /// A client's frames: binary and text (multi-byte) messages of many
@@ -221,8 +222,9 @@ fn eof_inside_a_gathered_frame_is_1006_and_frees_it() {
     assert_eq!(server.gathered.capacity(), 0);
 }
 
-#[test]
-fn bad_utf8_in_a_gathered_text_frame_fails_before_the_frame_is_over() {
+/// A masked 150,000-byte text frame, valid but for byte 120,000 of its
+/// payload (at wire offset 120,014).
+fn text_frame_with_a_bad_byte() -> Vec<u8> {
     let mut text = "ok ".repeat(50_000).into_bytes();
     text[120_000] = 0xff;
     let mut wire = vec![0x81, 0xff];
@@ -232,6 +234,12 @@ fn bad_utf8_in_a_gathered_text_frame_fails_before_the_frame_is_over() {
     let start = wire.len();
     wire.extend_from_slice(&text);
     crate::proto::mask::apply_mask(&mut wire[start..], key, 0);
+    wire
+}
+
+#[test]
+fn bad_utf8_in_a_gathered_text_frame_fails_before_the_frame_is_over() {
+    let wire = text_frame_with_a_bad_byte();
     let mut server = Connection::new(Role::Server, Vec::new());
     server.set_whole_frames(true);
     // Valid so far: nothing to report, nothing wrong.
@@ -406,9 +414,8 @@ fn feed_direct(
     wire: &[u8],
     at_least: usize,
     sizes: &mut impl FnMut() -> usize,
-) -> (Vec<Reported>, usize) {
-    let mut messages = Vec::new();
-    let mut current = Vec::new();
+) -> (Parsed, usize) {
+    let mut parsed = Parsed::default();
     let mut direct = 0;
     let mut rest = wire;
     while !rest.is_empty() {
@@ -423,26 +430,9 @@ fn feed_direct(
             server.receive_bytes(&rest[..n]);
             rest = &rest[n..];
         }
-        while let Some(event) = server.next_event() {
-            match event.unwrap() {
-                Event::BytesMessage(m) => {
-                    current.extend_from_slice(&m.data);
-                    if m.message_finished {
-                        messages.push((Some(false), std::mem::take(&mut current)));
-                    }
-                }
-                Event::TextMessage(m) => {
-                    current.extend_from_slice(m.data.as_str().as_bytes());
-                    if m.message_finished {
-                        messages.push((Some(true), std::mem::take(&mut current)));
-                    }
-                }
-                Event::Ping(p) => messages.push((None, p.payload.to_vec())),
-                other => panic!("unexpected {other:?}"),
-            }
-        }
+        parsed.collect(server);
     }
-    (messages, direct)
+    (parsed, direct)
 }
 
 #[test]
@@ -457,7 +447,7 @@ fn reads_into_the_payload_buffer_report_what_received_bytes_report() {
         let mut server = Connection::new(Role::Server, Vec::new());
         server.set_whole_frames(true);
         let (got, direct) = feed_direct(&mut server, &wire, at_least, &mut sizes);
-        assert_eq!(got, want, "seed {seed}");
+        assert_eq!(got.messages, want, "seed {seed}");
         direct_reads += direct;
     }
     assert!(direct_reads > 100, "{direct_reads}");
@@ -509,15 +499,7 @@ fn the_payload_buffer_is_offered_only_inside_a_gathered_frame() {
 
 #[test]
 fn bad_utf8_read_into_the_payload_buffer_fails_at_once() {
-    let mut text = "ok ".repeat(50_000).into_bytes();
-    text[120_000] = 0xff;
-    let mut wire = vec![0x81, 0xff];
-    wire.extend_from_slice(&(text.len() as u64).to_be_bytes());
-    let key = [9, 8, 7, 6];
-    wire.extend_from_slice(&key);
-    let start = wire.len();
-    wire.extend_from_slice(&text);
-    crate::proto::mask::apply_mask(&mut wire[start..], key, 0);
+    let wire = text_frame_with_a_bad_byte();
     let mut server = Connection::new(Role::Server, Vec::new());
     server.set_whole_frames(true);
     server.receive_bytes(&wire[..100_000]);
