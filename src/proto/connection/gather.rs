@@ -91,7 +91,8 @@ impl Gather {
         for piece in payload.chunks(CHUNK) {
             let start = self.filled;
             let end = start + piece.len();
-            let init = self.buf.len().max(start);
+            // `filled` never runs past the initialized bytes.
+            let init = self.buf.len();
             if end <= init {
                 self.buf[start..end].copy_from_slice(piece);
             } else {

@@ -21,10 +21,10 @@ const TEXT_NOT_UTF8: &str = "text message is not valid UTF-8";
 
 impl Connection {
     /// Feeds bytes received from the peer. They are parsed lazily, by
-    /// [`Self::next_event`], except in whole-frame mode, where a frame that
-    /// starts `data` and runs past it is checked and gathered (unmasked)
-    /// here already; either way events, failures included, come only from
-    /// `next_event`. Bytes arriving after the peer's close frame, after a
+    /// [`Self::next_event`], except in whole-frame mode, where the header of
+    /// a frame that starts `data` is checked here already, and its payload
+    /// gathered (unmasked) if it runs past `data`; either way events,
+    /// failures included, come only from `next_event`. Bytes arriving after the peer's close frame, after a
     /// bad header, or after the connection closed are discarded.
     pub fn receive_bytes(&mut self, data: &[u8]) {
         if matches!(self.state, State::Closed | State::RemoteClosing)
@@ -39,51 +39,39 @@ impl Connection {
             // The frame being gathered continues: straight into its buffer.
             self.gather_payload(data)
         } else {
-            self.gather_from_header(data)
+            self.start_from_read(data)
         };
         self.in_buf.extend_from_slice(rest);
     }
 
-    /// With nothing buffered, a data frame that starts `data` and runs past
-    /// its end is gathered from `data` itself rather than first copied into
-    /// the input buffer (and then out again). Returns what is left for the
-    /// input buffer: `data` itself for anything else.
-    fn gather_from_header<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+    /// With nothing buffered (whole-frame mode), the frame that starts
+    /// `data` is started here, so `next_event` need not decode its header
+    /// again; a data frame that runs past the end of `data` is gathered from
+    /// `data` itself rather than first copied into the input buffer (and
+    /// then out again). Returns what is left for the input buffer.
+    fn start_from_read<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
         if !self.whole_frames || self.rx_frame.is_some() {
             return data;
         }
         let Ok(Some((header, len))) = FrameHeader::decode(data) else {
+            // Incomplete, or bad: `next_event` decodes it again and fails.
             return data;
         };
-        let payload = &data[len..];
-        if header.opcode.is_control()
-            || payload.is_empty()
-            || header.payload_len <= payload.len() as u64
-        {
-            // Whole here (cut out of the input buffer without a copy), or
-            // none of it yet.
-            return data;
-        }
         if let Err(failure) = self.start_frame(header) {
             // Nothing came before it: `next_event` reports it first thing.
             self.deferred_failure = Some(Box::new(failure));
             return &[];
         }
-        if !self.gatherable() {
+        let payload = &data[len..];
+        if header.opcode.is_control()
+            || header.payload_len <= payload.len() as u64
+            || !gatherable(self.whole_frames, self.rx_message.as_ref())
+        {
+            // Whole here (cut out of the input buffer without a copy), or
+            // not gathered at all.
             return payload;
         }
         self.gather_payload(payload)
-    }
-
-    /// Whether the data frame being read is gathered (in whole-frame mode):
-    /// all but compressed text, whose UTF-8 can be judged only after
-    /// inflating, piece by piece.
-    fn gatherable(&self) -> bool {
-        self.whole_frames
-            && self
-                .rx_message
-                .as_ref()
-                .is_some_and(|m| m.opcode == OpCode::Binary || m.transformed_by == 0)
     }
 
     /// Copies (and unmasks) the part of `data` that belongs to the frame
@@ -145,7 +133,6 @@ impl Connection {
             if matches!(self.state, State::Closed | State::RemoteClosing) {
                 return None;
             }
-            let gatherable = self.gatherable();
             let Some(frame) = &mut self.rx_frame else {
                 match FrameHeader::decode(&self.in_buf) {
                     Err(e) => return self.fail(CloseCode::PROTOCOL_ERROR, e.to_string()),
@@ -176,7 +163,10 @@ impl Connection {
             let whole_here = available as u64 == frame.remaining && self.gathered.is_empty();
             // A frame already being gathered is finished that way even if
             // whole-frame mode was switched off since.
-            let gather = !self.gathered.is_empty() || (!whole_here && available > 0 && gatherable);
+            let gather = !self.gathered.is_empty()
+                || (!whole_here
+                    && available > 0
+                    && gatherable(self.whole_frames, self.rx_message.as_ref()));
             let mut checked_utf8 = None;
             let chunk = if gather {
                 // Gather: nothing is reported before the frame is complete.
@@ -500,6 +490,14 @@ impl Connection {
         self.rx_frame = None;
         self.rx_message = None;
     }
+}
+
+/// Whether the data frame being read is gathered (in whole-frame mode):
+/// all but compressed text, whose UTF-8 can be judged only after
+/// inflating, piece by piece. (A function of the two fields, so that it can
+/// be asked while the frame is borrowed.)
+fn gatherable(whole_frames: bool, msg: Option<&RxMessage>) -> bool {
+    whole_frames && msg.is_some_and(|m| m.opcode == OpCode::Binary || m.transformed_by == 0)
 }
 
 /// A reason that fits a close frame, cut at a character boundary.
