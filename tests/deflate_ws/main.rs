@@ -281,26 +281,8 @@ impl Peer {
 
     fn try_send(&mut self, b0: u8, payload: &[u8]) -> std::io::Result<()> {
         let mask = self.client.then_some([0x9a, 0x0b, 0x3c, 0x4d]);
-        let mut out = vec![b0];
-        let m = if mask.is_some() { 0x80 } else { 0 };
-        match payload.len() {
-            n @ 0..=125 => out.push(m | n as u8),
-            n @ 126..=0xffff => {
-                out.push(m | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(m | 127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        match mask {
-            None => out.extend_from_slice(payload),
-            Some(k) => {
-                out.extend_from_slice(&k);
-                out.extend(payload.iter().enumerate().map(|(i, b)| b ^ k[i % 4]));
-            }
-        }
+        // `b0` carries FIN, the RSV bits and the opcode.
+        let out = encode(b0 & 0x80 != 0, b0 & 0x7f, mask, payload);
         self.s.write_all(&out)
     }
 
