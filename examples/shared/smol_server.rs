@@ -8,6 +8,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroUsize;
+use std::rc::Rc;
 use std::time::Duration;
 
 use smol::LocalExecutor;
@@ -48,25 +49,20 @@ const BATCH: usize = 32;
 /// hundreds of tasks in a row, the thread would stop polling the reactor
 /// long enough for `async-io`'s helper thread to take it over, and every
 /// wake-up would then cross threads.
+///
+/// The accept loop is a task of its own rather than a future raced beside
+/// the executor: `async-io` retries an `accept` whenever its future is
+/// polled after the first wait, woken or not, so a future polled at every
+/// look at the reactor cost an `accept4` and an `epoll_ctl` each time.
 fn serve(listener: TcpListener) -> std::io::Result<()> {
     let listener = smol::net::TcpListener::try_from(listener)?;
-    let executor = LocalExecutor::new();
-    let accept = async {
-        loop {
-            match listener.accept().await {
-                Ok((stream, peer)) => executor.spawn(connection(stream, peer)).detach(),
-                Err(e) => {
-                    // E.g. out of descriptors: the listener stays readable,
-                    // so pause rather than spin, and let connections close.
-                    eprintln!("accept failed: {e}");
-                    smol::Timer::after(Duration::from_millis(10)).await;
-                }
-            }
-            // A connect flood must not starve the connections.
-            smol::future::yield_now().await;
-        }
-    };
-    let run = async {
+    // Shared with the accept task, which spawns into it; the server runs
+    // until the process ends, so the cycle this makes is never a leak.
+    let executor = Rc::new(LocalExecutor::new());
+    executor
+        .spawn(accept_loop(listener, Rc::clone(&executor)))
+        .detach();
+    smol::block_on(async {
         loop {
             executor.tick().await;
             // With the queue drained, the next `tick` waits in the reactor
@@ -75,8 +71,24 @@ fn serve(listener: TcpListener) -> std::io::Result<()> {
                 smol::future::yield_now().await;
             }
         }
-    };
-    smol::block_on(smol::future::or(accept, run))
+    })
+}
+
+/// Accepts connections and spawns each into `executor`.
+async fn accept_loop(listener: smol::net::TcpListener, executor: Rc<LocalExecutor<'static>>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => executor.spawn(connection(stream, peer)).detach(),
+            Err(e) => {
+                // E.g. out of descriptors: the listener stays readable,
+                // so pause rather than spin, and let connections close.
+                eprintln!("accept failed: {e}");
+                smol::Timer::after(Duration::from_millis(10)).await;
+            }
+        }
+        // A connect flood must not starve the connections.
+        smol::future::yield_now().await;
+    }
 }
 
 /// One connection: the handshake, then echo until the peer closes.

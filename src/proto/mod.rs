@@ -9,6 +9,7 @@
 //! where the handshake happens elsewhere: [`h2`] runs the HTTP/2 (RFC 8441)
 //! and HTTP/3 (RFC 9220) handshake as header lists and opens one.
 
+pub(crate) mod align;
 mod body;
 pub mod close;
 mod connection;

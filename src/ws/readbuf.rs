@@ -12,6 +12,8 @@ use std::task::{Context, Poll, ready};
 
 use futures_io::AsyncRead;
 
+use crate::proto::align::{READ_ALIGN, to_aligned};
+
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
@@ -29,11 +31,14 @@ where
     S: AsyncRead + Unpin,
 {
     let read = |buf: &mut Vec<u8>| -> Poll<io::Result<usize>> {
-        if buf.len() < size {
-            buf.resize(size, 0);
+        // Reads land on a cache line boundary: see `proto::align`.
+        if buf.len() < size + READ_ALIGN {
+            buf.resize(size + READ_ALIGN, 0);
         }
-        let n = ready!(poll_read_into(&mut *io, cx, &mut buf[..size]))?;
-        sink(&buf[..n]);
+        let at = to_aligned(buf.as_ptr());
+        let window = &mut buf[at..at + size];
+        let n = ready!(poll_read_into(&mut *io, cx, window))?;
+        sink(&window[..n]);
         Poll::Ready(Ok(n))
     };
     READ_BUF.with(|shared| match shared.try_borrow_mut() {

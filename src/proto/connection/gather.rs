@@ -2,7 +2,9 @@
 //! does not arrive in one read: its payload so far (unmasked), and for text
 //! the UTF-8 verdict on it, judged as the bytes come.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
+
+use crate::proto::align::{READ_ALIGN, to_aligned};
 
 use crate::proto::mask::apply_mask;
 use crate::proto::recycle;
@@ -20,9 +22,15 @@ const CHUNK: usize = 16 << 10;
 /// into the room after the payload ([`Gather::room_mut`]) without zeroing it
 /// first, and safely: those bytes are overwritten before they count, and
 /// [`Gather::freeze`] hands out only the first `filled`.
+///
+/// The payload starts `head` bytes into the buffer, on a cache line
+/// boundary, because the rest of a large frame is read straight into it and
+/// where a read lands decides how fast the kernel copies (`proto::align`).
 #[derive(Debug, Default)]
 pub(super) struct Gather {
     buf: Vec<u8>,
+    /// Where the payload starts in `buf` (the bytes before it are padding).
+    head: usize,
     filled: usize,
     /// For text: the message's UTF-8 state after the gathered bytes.
     utf8: Option<Utf8Stream>,
@@ -49,10 +57,15 @@ impl Gather {
         self.filled
     }
 
-    /// The memory held, for tests of the growth rule.
+    /// The payload this buffer can hold, for tests of the growth rule.
     #[cfg(test)]
     pub(super) fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.buf.capacity().saturating_sub(self.head)
+    }
+
+    /// Payload bytes the buffer has room for, gathered or not.
+    fn payload_capacity(&self) -> usize {
+        self.buf.capacity().saturating_sub(self.head)
     }
 
     /// Starts a frame; `utf8` is the message's UTF-8 state for text.
@@ -70,16 +83,33 @@ impl Gather {
     /// after them. Grows by at most four times what has arrived with them,
     /// so a header's claim alone never sizes an allocation.
     fn reserve(&mut self, n: usize, still_to_come: usize) {
-        if self.buf.capacity() - self.filled >= n {
+        if self.payload_capacity() - self.filled >= n {
             return;
         }
-        let room = n + still_to_come.min(4 * (self.filled + n));
+        // Room for the payload wherever in its first cache line the
+        // allocation starts.
+        let room = n + still_to_come.min(4 * (self.filled + n)) + (READ_ALIGN - 1);
         if self.buf.capacity() == 0 {
             self.buf = recycle::take(room);
+            self.head = to_aligned(self.buf.as_ptr());
+            if self.buf.len() < self.head {
+                self.buf.resize(self.head, 0);
+            }
         } else {
-            // `reserve` counts from the length, which may be past `filled`.
-            self.buf.truncate(self.filled);
+            // `reserve` counts from the length, which may be past the
+            // payload.
+            let end = self.head + self.filled;
+            self.buf.truncate(end);
             self.buf.reserve(room);
+            let head = to_aligned(self.buf.as_ptr());
+            if head != self.head {
+                // Moved to memory aligned differently: realign the payload.
+                if self.buf.len() < head + self.filled {
+                    self.buf.resize(head + self.filled, 0);
+                }
+                self.buf.copy_within(self.head..end, head);
+                self.head = head;
+            }
         }
     }
 
@@ -92,12 +122,13 @@ impl Gather {
             let start = self.filled;
             let end = start + piece.len();
             // `filled` never runs past the initialized bytes.
-            let init = self.buf.len();
+            let init = self.buf.len() - self.head;
+            let at = self.head;
             if end <= init {
-                self.buf[start..end].copy_from_slice(piece);
+                self.buf[at + start..at + end].copy_from_slice(piece);
             } else {
                 let (old, new) = piece.split_at(init - start);
-                self.buf[start..init].copy_from_slice(old);
+                self.buf[at + start..at + init].copy_from_slice(old);
                 self.buf.extend_from_slice(new);
             }
             self.filled = end;
@@ -111,25 +142,28 @@ impl Gather {
     /// so far; returns its length. The room is [`Gather::room_mut`], to be
     /// read into and then counted by [`Gather::commit`].
     pub(super) fn prepare_room(&mut self, max: usize) -> usize {
-        if self.buf.capacity() == self.filled && max > 0 {
+        if self.payload_capacity() == self.filled && max > 0 {
             self.reserve(1, max - 1);
         }
-        let len = max.min(self.buf.capacity() - self.filled);
-        if self.buf.len() < self.filled + len {
+        let len = max.min(self.payload_capacity() - self.filled);
+        let end = self.head + self.filled + len;
+        if self.buf.len() < end {
             // Fresh memory: zeroed once, then kept initialized across reuse.
-            self.buf.resize(self.filled + len, 0);
+            self.buf.resize(end, 0);
         }
         len
     }
 
     /// The `len` bytes of room after the payload (as prepared).
     pub(super) fn room(&self, len: usize) -> &[u8] {
-        &self.buf[self.filled..self.filled + len]
+        let at = self.head + self.filled;
+        &self.buf[at..at + len]
     }
 
     /// The `len` bytes of room after the payload, to read into.
     pub(super) fn room_mut(&mut self, len: usize) -> &mut [u8] {
-        &mut self.buf[self.filled..self.filled + len]
+        let at = self.head + self.filled;
+        &mut self.buf[at..at + len]
     }
 
     /// Counts `n` bytes read into [`Gather::room_mut`] as gathered, unmasking
@@ -137,7 +171,7 @@ impl Gather {
     pub(super) fn commit(&mut self, n: usize, masking: Masking) {
         let start = self.filled;
         assert!(
-            start + n <= self.buf.len(),
+            self.head + start + n <= self.buf.len(),
             "more bytes committed than the room given"
         );
         let mut offset = masking.offset;
@@ -153,7 +187,7 @@ impl Gather {
 
     /// Unmasks and judges the gathered bytes from `start` on.
     fn absorb(&mut self, start: usize, key: Option<[u8; 4]>, offset: usize) {
-        let added = &mut self.buf[start..self.filled];
+        let added = &mut self.buf[self.head + start..self.head + self.filled];
         if let Some(key) = key {
             apply_mask(added, key, offset);
         }
@@ -166,10 +200,13 @@ impl Gather {
     /// text), and starts afresh.
     pub(super) fn freeze(&mut self) -> (Bytes, Option<Utf8Stream>) {
         let mut buf = std::mem::take(&mut self.buf);
-        buf.truncate(self.filled);
+        let head = std::mem::take(&mut self.head);
+        buf.truncate(head + self.filled);
         self.filled = 0;
         self.invalid = false;
-        (recycle::freeze(buf), self.utf8.take())
+        let mut payload = recycle::freeze(buf);
+        payload.advance(head);
+        (payload, self.utf8.take())
     }
 
     /// Drops what is gathered and lets go of the buffer.
@@ -229,7 +266,7 @@ mod tests {
             },
             10 << 20,
         );
-        assert!(g.capacity() <= 5 * 1000);
+        assert!(g.capacity() <= 5 * 1000 + READ_ALIGN);
         let room = g.prepare_room(10 << 20);
         assert!((1..=4 * 5000).contains(&room), "{room}");
     }
@@ -256,6 +293,34 @@ mod tests {
         assert_eq!(second.len(), 100_010);
         assert!(second[..100_000].iter().all(|&b| b == 1));
         assert!(second[100_000..].iter().all(|&b| b == 2));
+    }
+
+    #[test]
+    fn the_payload_starts_on_a_cache_line_through_growth() {
+        let none = Masking {
+            key: None,
+            offset: 0,
+        };
+        for first in [1, 100, 5000, 70_000] {
+            let mut g = Gather::default();
+            g.begin(None);
+            let data: Vec<u8> = (0..first * 40).map(|i| i as u8).collect();
+            // Each append claims little still to come, so the buffer grows
+            // (and may move) several times.
+            let mut at = 0;
+            while at < data.len() {
+                let end = (at + first).min(data.len());
+                g.append(&data[at..end], none, first);
+                assert_eq!(
+                    g.room(0).as_ptr().addr() % READ_ALIGN,
+                    (g.len()) % READ_ALIGN
+                );
+                at = end;
+            }
+            let (bytes, _) = g.freeze();
+            assert_eq!(bytes.as_ptr().addr() % READ_ALIGN, 0, "first {first}");
+            assert!(bytes == data, "first {first}");
+        }
     }
 
     #[test]
