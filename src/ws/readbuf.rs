@@ -12,7 +12,7 @@ use std::task::{Context, Poll, ready};
 
 use futures_io::AsyncRead;
 
-use crate::proto::align::{READ_ALIGN, to_aligned};
+use crate::proto::align::{ALIGN_SLACK, to_aligned};
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -32,8 +32,8 @@ where
 {
     let read = |buf: &mut Vec<u8>| -> Poll<io::Result<usize>> {
         // Reads land on a cache line boundary: see `proto::align`.
-        if buf.len() < size + READ_ALIGN {
-            buf.resize(size + READ_ALIGN, 0);
+        if buf.len() < size + ALIGN_SLACK {
+            buf.resize(size + ALIGN_SLACK, 0);
         }
         let at = to_aligned(buf.as_ptr());
         let window = &mut buf[at..at + size];

@@ -4,7 +4,7 @@
 
 use bytes::{Buf, Bytes};
 
-use crate::proto::align::{READ_ALIGN, to_aligned};
+use crate::proto::align::{ALIGN_SLACK, to_aligned};
 
 use crate::proto::mask::apply_mask;
 use crate::proto::recycle;
@@ -88,7 +88,7 @@ impl Gather {
         }
         // Room for the payload wherever in its first cache line the
         // allocation starts.
-        let room = n + still_to_come.min(4 * (self.filled + n)) + (READ_ALIGN - 1);
+        let room = n + still_to_come.min(4 * (self.filled + n)) + ALIGN_SLACK;
         if self.buf.capacity() == 0 {
             self.buf = recycle::take(room);
             self.head = to_aligned(self.buf.as_ptr());
@@ -218,6 +218,7 @@ impl Gather {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::align::READ_ALIGN;
 
     const KEY: [u8; 4] = [1, 2, 3, 4];
 
@@ -266,7 +267,7 @@ mod tests {
             },
             10 << 20,
         );
-        assert!(g.capacity() <= 5 * 1000 + READ_ALIGN);
+        assert!(g.capacity() <= 5 * 1000 + ALIGN_SLACK);
         let room = g.prepare_room(10 << 20);
         assert!((1..=4 * 5000).contains(&room), "{room}");
     }

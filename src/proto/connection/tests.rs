@@ -184,14 +184,14 @@ fn a_gathered_frame_grows_with_what_arrives_not_with_its_header() {
     server.receive_bytes(&wire[..1000]);
     assert!(server.next_event().is_none());
     assert!(
-        server.gathered.capacity() <= 5 * 1000 + crate::proto::align::READ_ALIGN,
+        server.gathered.capacity() <= 5 * 1000 + crate::proto::align::ALIGN_SLACK,
         "{}",
         server.gathered.capacity()
     );
     server.receive_bytes(&wire[1000..300_000]);
     assert!(server.next_event().is_none());
     assert!(
-        server.gathered.capacity() <= 5 * 300_000 + crate::proto::align::READ_ALIGN,
+        server.gathered.capacity() <= 5 * 300_000 + crate::proto::align::ALIGN_SLACK,
         "{}",
         server.gathered.capacity()
     );
@@ -473,8 +473,12 @@ fn the_payload_buffer_is_offered_only_inside_a_gathered_frame() {
     let room = server.payload_buf(99_000).expect("the rest of the frame");
     // It grows with what arrived (1000 bytes), not with the header (the
     // slack is what aligning the payload left over).
-    let slack = crate::proto::align::READ_ALIGN;
-    assert!((4000..4000 + slack).contains(&room.len()), "{}", room.len());
+    let slack = crate::proto::align::ALIGN_SLACK;
+    assert!(
+        (4000..=4000 + slack).contains(&room.len()),
+        "{}",
+        room.len()
+    );
     room.filled(0);
     assert_eq!(server.buffered_input(), 1000);
     let mut room = server.payload_buf(1).unwrap();
