@@ -57,14 +57,9 @@ impl Gather {
         self.filled
     }
 
-    /// The payload this buffer can hold, for tests of the growth rule.
-    #[cfg(test)]
+    /// Payload bytes the buffer has room for, gathered or not (the padding
+    /// before `head` does not count).
     pub(super) fn capacity(&self) -> usize {
-        self.buf.capacity().saturating_sub(self.head)
-    }
-
-    /// Payload bytes the buffer has room for, gathered or not.
-    fn payload_capacity(&self) -> usize {
         self.buf.capacity().saturating_sub(self.head)
     }
 
@@ -83,7 +78,7 @@ impl Gather {
     /// after them. Grows by at most four times what has arrived with them,
     /// so a header's claim alone never sizes an allocation.
     fn reserve(&mut self, n: usize, still_to_come: usize) {
-        if self.payload_capacity() - self.filled >= n {
+        if self.capacity() - self.filled >= n {
             return;
         }
         // Room for the payload wherever in its first cache line the
@@ -142,10 +137,10 @@ impl Gather {
     /// so far; returns its length. The room is [`Gather::room_mut`], to be
     /// read into and then counted by [`Gather::commit`].
     pub(super) fn prepare_room(&mut self, max: usize) -> usize {
-        if self.payload_capacity() == self.filled && max > 0 {
+        if self.capacity() == self.filled && max > 0 {
             self.reserve(1, max - 1);
         }
-        let len = max.min(self.payload_capacity() - self.filled);
+        let len = max.min(self.capacity() - self.filled);
         let end = self.head + self.filled + len;
         if self.buf.len() < end {
             // Fresh memory: zeroed once, then kept initialized across reuse.
