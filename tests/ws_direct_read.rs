@@ -1,7 +1,9 @@
-//! A large frame's payload is read straight into the buffer it is gathered
-//! in: after its first read (through the shared read buffer), the WebSocket
-//! hands the transport room for the rest of the frame, larger than its read
-//! buffer, and the message still comes out whole and right.
+//! Large payloads skip the copy out of the shared read buffer: the rest of
+//! a large frame is read straight into the buffer it is gathered in (after
+//! its first read, the WebSocket hands the transport room for the rest of
+//! the frame, larger than its read buffer), and large frames that arrive
+//! whole are handed on as views of the read buffer itself. Either way the
+//! messages come out whole and right.
 
 #[macro_use]
 mod ws_common;
@@ -17,11 +19,12 @@ use wsproto::Role;
 use wsproto::ws::{Config, Message, WebSocket};
 
 /// A transport with `input` to read, handing out as much as each read's
-/// buffer holds, and recording each buffer's length.
+/// buffer holds, and recording each buffer's length and where it was.
 struct Recording {
     input: Vec<u8>,
     at: usize,
     offered: Vec<usize>,
+    places: Vec<std::ops::Range<usize>>,
 }
 
 impl AsyncRead for Recording {
@@ -31,6 +34,8 @@ impl AsyncRead for Recording {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.offered.push(buf.len());
+        let start = buf.as_ptr().addr();
+        self.places.push(start..start + buf.len());
         let n = buf.len().min(self.input.len() - self.at);
         buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
         self.at += n;
@@ -62,6 +67,7 @@ fn the_rest_of_a_large_frame_is_read_straight_into_its_buffer() {
         input,
         at: 0,
         offered: Vec::new(),
+        places: Vec::new(),
     };
     let config = Config::default().read_buffer_size(READ_BUF);
     let mut ws = WebSocket::from_upgraded(io, Role::Server, config);
@@ -84,4 +90,75 @@ fn the_rest_of_a_large_frame_is_read_straight_into_its_buffer() {
     // Each direct read may take up to four times what has arrived: the
     // frame needs only a few reads, not a million bytes / 16 KiB of them.
     assert!(offered.len() <= 6, "{offered:?}");
+}
+
+/// Forty 70 KB messages, each in its own frame, and the wire for them.
+fn forty_large_messages() -> (Vec<Vec<u8>>, Vec<u8>) {
+    let messages: Vec<Vec<u8>> = (0..40u32)
+        .map(|m| (0..70_000u32).map(|i| (i * 7 + m * 13) as u8).collect())
+        .collect();
+    let mut input = Vec::new();
+    for (i, data) in messages.iter().enumerate() {
+        input.extend(encode(true, 0x2, Some([i as u8, 1, 2, 3]), data));
+    }
+    (messages, input)
+}
+
+/// Receives the messages of `input`, checking each against `messages`,
+/// holding them all until the end if `hold`; returns how many were views
+/// of a buffer the transport was asked to read into.
+fn count_read_in_place(messages: &[Vec<u8>], input: Vec<u8>, hold: bool) -> usize {
+    let io = Recording {
+        input,
+        at: 0,
+        offered: Vec::new(),
+        places: Vec::new(),
+    };
+    // The default read buffer (256 KiB) holds three of these frames whole.
+    let mut ws = WebSocket::from_upgraded(io, Role::Server, Config::default());
+    let mut held = Vec::new();
+    let mut at = Vec::new();
+    futures::executor::block_on(async {
+        for (i, want) in messages.iter().enumerate() {
+            match ws.next().await {
+                Some(Ok(Message::Binary(data))) => {
+                    assert!(data == *want, "message {i}");
+                    at.push(data.as_ptr().addr()..data.as_ptr().addr() + data.len());
+                    if hold {
+                        held.push(data);
+                    }
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    });
+    // Still right although all were held: no read buffer was read into
+    // again while a message viewed it.
+    for (i, (got, want)) in held.iter().zip(messages).enumerate() {
+        assert!(got == want, "held message {i}");
+    }
+    let places = &ws.get_ref().places;
+    at.iter()
+        .filter(|m| places.iter().any(|p| p.start <= m.start && m.end <= p.end))
+        .count()
+}
+
+#[test]
+fn large_whole_frames_are_views_of_their_read() {
+    let (messages, input) = forty_large_messages();
+    let in_place = count_read_in_place(&messages, input, false);
+    // All but those that straddle two reads.
+    assert!(in_place >= 20, "{in_place} of 40 read in place");
+}
+
+#[test]
+fn held_messages_stay_right_and_stop_reads_being_kept() {
+    let (messages, input) = forty_large_messages();
+    let in_place = count_read_in_place(&messages, input, true);
+    // Their buffers never come back, so after a few fresh ones the reads
+    // are copied again rather than each allocating a buffer.
+    assert!(
+        (1..=12).contains(&in_place),
+        "{in_place} of 40 read in place"
+    );
 }

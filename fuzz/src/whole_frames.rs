@@ -1,11 +1,13 @@
 //! `whole_frames`: a server [`Connection`] in whole-frame mode, fed through
-//! [`Connection::payload_buf`] wherever it is offered, against one fed the
+//! [`Connection::payload_buf`] wherever it is offered (and otherwise,
+//! if asked, through [`Connection::receive_owned`]), against one fed the
 //! same bytes piece by piece: both must report the same messages, pings,
 //! pongs and close, fail alike, and write the same bytes.
 //!
 //! Input: one control byte, then the client's wire. Control bits 0–1 pick
 //! the `at_least` asked of `payload_buf`, bits 2–3 how large reads are,
-//! bit 4 small limits; all bits seed the read sizes.
+//! bit 4 small limits, bits 5–6 whether reads go through `receive_owned`
+//! and the `keep_from` given it; all bits seed the read sizes.
 
 use wsproto::proto::{Answer, Config, Connection, Event, Role};
 
@@ -99,12 +101,23 @@ pub fn whole_frames(data: &[u8]) {
     run(data);
 }
 
-/// The target's body; returns how many reads went into a payload buffer.
-fn run(data: &[u8]) -> usize {
+/// How many reads of the whole-frame connection went where.
+#[derive(Debug, Default)]
+struct Reads {
+    /// Into a payload buffer.
+    direct: usize,
+    /// Kept by `receive_owned`.
+    kept: usize,
+}
+
+/// The target's body.
+fn run(data: &[u8]) -> Reads {
+    let mut reads = Reads::default();
     let Some((&control, wire)) = data.split_first() else {
-        return 0;
+        return reads;
     };
     let at_least = [1, 16, 512, 4096][usize::from(control & 3)];
+    let keep_from = [None, Some(0), Some(2), Some(126)][usize::from(control >> 5 & 3)];
     let max_read = [1, 7, 300, 5000][usize::from(control >> 2 & 3)];
     let config = if control & 0x10 != 0 {
         small_config()
@@ -132,12 +145,11 @@ fn run(data: &[u8]) -> usize {
     let mut frames = Collector::default();
     let mut sizes = read_sizes(control.rotate_left(3), max_read);
     let mut rest = wire;
-    let mut direct = 0;
     while !rest.is_empty() {
         let n = sizes().min(rest.len());
         let taken = match whole.payload_buf(at_least) {
             Some(mut room) => {
-                direct += 1;
+                reads.direct += 1;
                 assert!(!room.is_empty(), "an empty payload buffer was offered");
                 let n = n.min(room.len());
                 room[..n].copy_from_slice(&rest[..n]);
@@ -145,7 +157,18 @@ fn run(data: &[u8]) -> usize {
                 n
             }
             None => {
-                whole.receive_bytes(&rest[..n]);
+                match keep_from {
+                    Some(keep_from) => {
+                        // The read at an offset in a buffer of its own, as
+                        // a transport's read buffer holds it.
+                        let mut buf = vec![0xee; n + 9];
+                        buf[3..3 + n].copy_from_slice(&rest[..n]);
+                        let kept = whole.receive_owned(&mut buf, 3..3 + n, keep_from);
+                        assert_eq!(kept, buf.capacity() == 0, "kept means taken");
+                        reads.kept += usize::from(kept);
+                    }
+                    None => whole.receive_bytes(&rest[..n]),
+                }
                 n
             }
         };
@@ -158,7 +181,7 @@ fn run(data: &[u8]) -> usize {
     let got = frames.finish(&mut whole);
 
     assert_eq!(got, want, "whole frames (with direct reads) vs piecewise");
-    direct
+    reads
 }
 
 #[cfg(test)]
@@ -172,6 +195,17 @@ mod tests {
         // at_least 1, reads of up to 300 bytes.
         let mut data = vec![0x08];
         data.extend(encode(true, 0x2, Some([1, 2, 3, 4]), &payload));
-        assert!(run(&data) > 0);
+        assert!(run(&data).direct > 0);
+    }
+
+    #[test]
+    fn whole_frames_kept_from_their_reads_report_what_pieces_report() {
+        // Two frames and a ping, in reads of up to 5000 bytes kept from
+        // frames of 126 bytes.
+        let mut data = vec![0b0110_1100];
+        data.extend(encode(true, 0x2, Some([1, 2, 3, 4]), &[9; 200]));
+        data.extend(encode(true, 0x1, Some([5, 6, 7, 8]), "é".repeat(100).as_bytes()));
+        data.extend(encode(true, 0x9, Some([5, 6, 7, 8]), b"ping"));
+        assert!(run(&data).kept > 0);
     }
 }

@@ -15,6 +15,7 @@ use super::{CloseCode, Config, Role, State};
 use gather::Gather;
 
 mod gather;
+mod kept;
 mod payload_buf;
 mod receive;
 mod send;
@@ -61,6 +62,10 @@ pub struct Connection {
     state: State,
     config: Config,
     in_buf: BytesMut,
+    /// Whole data frames (payloads unmasked) in a read buffer the
+    /// connection took over, reported before `in_buf`: see
+    /// [`Connection::receive_owned`].
+    kept: Bytes,
     out: OutBuffer,
     rx_frame: Option<RxFrame>,
     rx_message: Option<RxMessage>,
@@ -117,6 +122,7 @@ impl Connection {
             state: State::Open,
             config,
             in_buf,
+            kept: Bytes::new(),
             out,
             rx_frame: None,
             rx_message: None,

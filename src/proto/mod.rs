@@ -24,7 +24,7 @@ pub mod handshake;
 mod http;
 pub mod mask;
 mod outbuf;
-mod recycle;
+pub(crate) mod recycle;
 pub mod upgrade;
 mod utf8;
 mod ws_connection;

@@ -35,22 +35,41 @@ thread_local! {
 /// them), so that a caller reading into it need not zero it first; they are
 /// the caller's to overwrite, and never its payload.
 pub(crate) fn take(capacity: usize) -> Vec<u8> {
-    if capacity >= MIN_RECYCLED {
-        let reused = WAITING.with(|waiting| {
-            let mut waiting = waiting.try_borrow_mut().ok()?;
-            let best = waiting
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| (capacity..=2 * capacity).contains(&b.capacity()))
-                .min_by_key(|(_, b)| b.capacity())
-                .map(|(i, _)| i)?;
-            Some(waiting.swap_remove(best))
-        });
-        if let Some(buf) = reused {
-            return buf;
-        }
+    take_waiting(capacity).unwrap_or_else(|| Vec::with_capacity(capacity))
+}
+
+/// A waiting buffer that fits `capacity`, as [`take`] would pick it; `None`
+/// when none does.
+pub(crate) fn take_waiting(capacity: usize) -> Option<Vec<u8>> {
+    if capacity < MIN_RECYCLED {
+        return None;
     }
-    Vec::with_capacity(capacity)
+    WAITING.with(|waiting| {
+        let mut waiting = waiting.try_borrow_mut().ok()?;
+        let best = waiting
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| fits(b.capacity(), capacity))
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(i, _)| i)?;
+        Some(waiting.swap_remove(best))
+    })
+}
+
+/// Whether [`take_waiting`] would find a buffer for `capacity` now.
+pub(crate) fn has_waiting(capacity: usize) -> bool {
+    capacity >= MIN_RECYCLED
+        && WAITING.with(|waiting| {
+            waiting
+                .try_borrow()
+                .is_ok_and(|w| w.iter().any(|b| fits(b.capacity(), capacity)))
+        })
+}
+
+/// Whether a buffer of `have` bytes serves a request for `capacity`
+/// without wasting more than its size again.
+fn fits(have: usize, capacity: usize) -> bool {
+    (capacity..=2 * capacity).contains(&have)
 }
 
 /// Hands `buf` out as `Bytes`; a large buffer returns to the thread's

@@ -12,7 +12,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use super::error::{Error, TimeoutKind};
 use super::message::{CloseFrame, Message};
-use super::readbuf::{poll_read_into, poll_read_shared};
+use super::readbuf::{poll_read_into, poll_read_keepable};
 use super::socket::WebSocket;
 use super::timer::Deadline;
 use crate::proto::{
@@ -189,11 +189,11 @@ where
             }
             Poll::Ready(Ok(n))
         } else {
-            poll_read_shared(&mut self.io, cx, size, |data| {
-                if data.is_empty() {
+            poll_read_keepable(&mut self.io, cx, size, |buf, read, keep_from| {
+                if read.is_empty() {
                     conn.receive_eof();
                 } else {
-                    conn.receive_bytes(data);
+                    conn.receive_owned(buf, read, keep_from);
                 }
             })
         };

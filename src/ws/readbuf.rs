@@ -4,18 +4,37 @@
 //! cannot parse yet), so an idle connection holds no read buffer at all and
 //! a server with many connections pays for one buffer per thread. (The rest
 //! of a large frame skips it: see `Connection::payload_buf`.)
+//!
+//! A read that holds large whole frames may be kept by the engine instead
+//! (`Connection::receive_owned`), their payloads handed on without a copy;
+//! the thread then reads into a spare buffer, one that came back from an
+//! earlier kept read once its messages were dropped. Only while spares come
+//! back is a read offered for keeping: an application that holds on to its
+//! messages would otherwise have every read allocate (and zero) a fresh
+//! buffer, which costs more than the copy it saves.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
+use std::ops::Range;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_io::AsyncRead;
 
 use crate::proto::align::{ALIGN_SLACK, to_aligned};
+use crate::proto::recycle;
+
+/// Kept frames are at least this fraction of the read buffer, so that no
+/// message keeps more than this many times its size alive.
+const KEEP_FRACTION: usize = 4;
+
+/// Fresh buffers a thread may allocate in a row to replace kept ones
+/// (before spares come back); each spare that does come back earns one.
+const FRESH_IN_A_ROW: u8 = 2;
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static FRESH_LEFT: Cell<u8> = const { Cell::new(FRESH_IN_A_ROW) };
 }
 
 /// Reads once from `io`, up to `size` bytes, and hands what was read to
@@ -30,23 +49,72 @@ pub(super) fn poll_read_shared<S>(
 where
     S: AsyncRead + Unpin,
 {
-    let read = |buf: &mut Vec<u8>| -> Poll<io::Result<usize>> {
-        // Reads land on a cache line boundary: see `proto::align`.
-        if buf.len() < size + ALIGN_SLACK {
-            buf.resize(size + ALIGN_SLACK, 0);
+    poll_read_keepable(io, cx, size, |buf, read, _| sink(&buf[read]))
+}
+
+/// As [`poll_read_shared`], but `sink` gets the buffer itself, the range
+/// read, and the least payload a frame must have for the sink to keep the
+/// buffer for it (`usize::MAX` when it may not keep it). A sink that keeps
+/// it leaves a buffer without capacity in its place.
+pub(super) fn poll_read_keepable<S>(
+    io: &mut S,
+    cx: &mut Context<'_>,
+    size: usize,
+    sink: impl FnOnce(&mut Vec<u8>, Range<usize>, usize),
+) -> Poll<io::Result<usize>>
+where
+    S: AsyncRead + Unpin,
+{
+    let want = size + ALIGN_SLACK;
+    // A smaller buffer would not come back as a spare.
+    let keepable = want >= recycle::MIN_RECYCLED;
+    let read = |buf: &mut Vec<u8>, keepable: bool| -> Poll<io::Result<usize>> {
+        if buf.len() < want {
+            if buf.capacity() < want && keepable {
+                *buf = replacement(want);
+            }
+            // Zeroes only what was never read into.
+            buf.resize(want, 0);
         }
+        // Reads land on a cache line boundary: see `proto::align`.
         let at = to_aligned(buf.as_ptr());
-        let window = &mut buf[at..at + size];
-        let n = ready!(poll_read_into(&mut *io, cx, window))?;
-        sink(&window[..n]);
+        let n = ready!(poll_read_into(&mut *io, cx, &mut buf[at..at + size]))?;
+        let keep_from = if keepable && spare_ready(want) {
+            size / KEEP_FRACTION
+        } else {
+            usize::MAX
+        };
+        sink(buf, at..at + n, keep_from);
         Poll::Ready(Ok(n))
     };
     READ_BUF.with(|shared| match shared.try_borrow_mut() {
-        Ok(mut buf) => read(&mut buf),
+        Ok(mut buf) => read(&mut buf, keepable),
         // Re-entered from inside a read (a WebSocket tunnelled through
         // another): use a buffer of our own.
-        Err(_) => read(&mut Vec::new()),
+        Err(_) => read(&mut Vec::new(), false),
     })
+}
+
+/// A buffer to read into after the last one was kept (or for the first
+/// read): a spare that came back, else a fresh one.
+fn replacement(capacity: usize) -> Vec<u8> {
+    let left = FRESH_LEFT.get();
+    match recycle::take_waiting(capacity) {
+        Some(spare) => {
+            FRESH_LEFT.set(left.saturating_add(1).min(FRESH_IN_A_ROW));
+            spare
+        }
+        None => {
+            FRESH_LEFT.set(left.saturating_sub(1));
+            Vec::with_capacity(capacity)
+        }
+    }
+}
+
+/// Whether the buffer may be kept: a spare waits to replace it, or fresh
+/// ones are still allowed.
+fn spare_ready(capacity: usize) -> bool {
+    FRESH_LEFT.get() > 0 || recycle::has_waiting(capacity)
 }
 
 /// Reads once from `io` into `buf`; an unexpected end counts as the end.
@@ -67,5 +135,36 @@ where
         // just as over plain TCP.
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Poll::Ready(Ok(0)),
         Err(e) => Poll::Ready(Err(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAP: usize = 256 << 10;
+
+    /// Drops a buffer of `CAP` bytes the way a kept read's last message
+    /// does: back to the thread's spares.
+    fn spare_comes_back() {
+        drop(recycle::freeze(vec![0; CAP]));
+    }
+
+    #[test]
+    fn fresh_replacements_run_out_until_spares_come_back() {
+        // Each test runs on its own thread, with its own counts.
+        while recycle::take_waiting(CAP).is_some() {}
+        assert!(spare_ready(CAP));
+        for _ in 0..FRESH_IN_A_ROW {
+            assert!(spare_ready(CAP));
+            assert_eq!(replacement(CAP).len(), 0, "fresh");
+        }
+        assert!(!spare_ready(CAP), "fresh ones are used up");
+        spare_comes_back();
+        assert!(spare_ready(CAP), "a spare waits");
+        assert_eq!(replacement(CAP).len(), CAP, "the spare, still initialized");
+        assert!(spare_ready(CAP), "the spare earned a fresh one");
+        assert_eq!(replacement(CAP).len(), 0);
+        assert!(!spare_ready(CAP));
     }
 }

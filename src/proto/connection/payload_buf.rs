@@ -6,7 +6,6 @@ use std::ops::{Deref, DerefMut};
 
 use super::Connection;
 use super::gather::Masking;
-use crate::proto::State;
 
 impl Connection {
     /// Room to read the rest of the data frame being gathered straight into
@@ -23,10 +22,9 @@ impl Connection {
     /// Read into it, then call [`PayloadBuf::filled`] with the count read;
     /// dropping it unfilled receives nothing.
     pub fn payload_buf(&mut self, at_least: usize) -> Option<PayloadBuf<'_>> {
-        if matches!(self.state, State::Closed | State::RemoteClosing)
-            || self.eof
-            || self.deferred_failure.is_some()
+        if !self.accepts_input()
             || !self.in_buf.is_empty()
+            || !self.kept.is_empty()
             || self.gathered.is_empty()
             || self.gathered.invalid()
         {

@@ -27,13 +27,10 @@ impl Connection {
     /// failures included, come only from `next_event`. Bytes arriving after the peer's close frame, after a
     /// bad header, or after the connection closed are discarded.
     pub fn receive_bytes(&mut self, data: &[u8]) {
-        if matches!(self.state, State::Closed | State::RemoteClosing)
-            || self.eof
-            || self.deferred_failure.is_some()
-        {
+        if !self.accepts_input() {
             return;
         }
-        let rest = if !self.in_buf.is_empty() {
+        let rest = if !self.in_buf.is_empty() || !self.kept.is_empty() {
             data
         } else if !self.gathered.is_empty() {
             // The frame being gathered continues: straight into its buffer.
@@ -49,7 +46,7 @@ impl Connection {
     /// again; a data frame that runs past the end of `data` is gathered from
     /// `data` itself rather than first copied into the input buffer (and
     /// then out again). Returns what is left for the input buffer.
-    fn start_from_read<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+    pub(super) fn start_from_read<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
         if !self.whole_frames || self.rx_frame.is_some() {
             return data;
         }
@@ -76,7 +73,7 @@ impl Connection {
 
     /// Copies (and unmasks) the part of `data` that belongs to the frame
     /// being gathered into its buffer; returns the rest.
-    fn gather_payload<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+    pub(super) fn gather_payload<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
         let (Some(frame), Some(msg)) = (&mut self.rx_frame, &self.rx_message) else {
             return data;
         };
@@ -111,7 +108,7 @@ impl Connection {
 
     /// How many received bytes wait to be parsed or reported.
     pub fn buffered_input(&self) -> usize {
-        self.in_buf.len() + self.gathered.len()
+        self.kept.len() + self.in_buf.len() + self.gathered.len()
     }
 
     /// An iterator over the events in the bytes received so far.
@@ -134,6 +131,19 @@ impl Connection {
                 return None;
             }
             let Some(frame) = &mut self.rx_frame else {
+                if !self.kept.is_empty() {
+                    // Whole, unmasked already: see `receive_owned`.
+                    let (header, payload) = self.next_kept();
+                    if let Err((code, msg)) = self.start_frame(header) {
+                        return self.fail(code, msg);
+                    }
+                    self.rx_frame = None;
+                    match self.on_data(payload, true, header.fin, None) {
+                        Ok(Some(event)) => return Some(Ok(event)),
+                        Ok(None) => continue,
+                        Err((code, msg)) => return self.fail(code, msg),
+                    }
+                }
                 match FrameHeader::decode(&self.in_buf) {
                     Err(e) => return self.fail(CloseCode::PROTOCOL_ERROR, e.to_string()),
                     Ok(None) => return self.starved(),
@@ -486,6 +496,7 @@ impl Connection {
 
     fn discard_input(&mut self) {
         self.in_buf = BytesMut::new();
+        self.kept = Bytes::new();
         self.gathered.clear();
         self.rx_frame = None;
         self.rx_message = None;

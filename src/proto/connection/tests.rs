@@ -25,7 +25,7 @@ fn parsed_input_leaves_no_buffer_behind() {
 }
 
 /// A deterministic xorshift stream for split points.
-fn rng(seed: u64) -> impl FnMut() -> u64 {
+pub(super) fn rng(seed: u64) -> impl FnMut() -> u64 {
     let mut state = seed | 1;
     move || {
         state ^= state << 13;
@@ -52,7 +52,7 @@ fn feed(server: &mut Connection, wire: &[u8], sizes: &mut impl FnMut() -> usize)
 
 impl Parsed {
     /// Takes every event now available, joining data pieces.
-    fn collect(&mut self, server: &mut Connection) {
+    pub(super) fn collect(&mut self, server: &mut Connection) {
         while let Some(event) = server.next_event() {
             let (text, data, finished) = match event.unwrap() {
                 Event::BytesMessage(m) => (false, m.data, m.message_finished),
@@ -74,11 +74,11 @@ impl Parsed {
 }
 
 /// A message as (text?, payload), or a ping as (None, payload).
-type Reported = (Option<bool>, Vec<u8>);
+pub(super) type Reported = (Option<bool>, Vec<u8>);
 
 #[derive(Debug, Default, PartialEq)]
-struct Parsed {
-    messages: Vec<Reported>,
+pub(super) struct Parsed {
+    pub(super) messages: Vec<Reported>,
     /// Pieces of data messages.
     pieces: usize,
     /// The data message in progress, so far.
@@ -87,7 +87,7 @@ struct Parsed {
 
 /// A client's frames: binary and text (multi-byte) messages of many
 /// sizes, some fragmented, with pings between fragments.
-fn client_wire() -> (Vec<u8>, Vec<Reported>) {
+pub(super) fn client_wire() -> (Vec<u8>, Vec<Reported>) {
     let mut client = Connection::new(Role::Client, Vec::new());
     let mut want = Vec::new();
     for (i, len) in [0usize, 1, 125, 126, 65535, 65536, 200_000, 7, 70_000]

@@ -1,0 +1,122 @@
+//! Keeping a read buffer that holds large whole frames, so that their
+//! payloads reach the application as views of it instead of copies.
+
+use std::ops::Range;
+
+use bytes::{Buf, Bytes};
+
+use super::Connection;
+use crate::proto::State;
+use crate::proto::frame::FrameHeader;
+use crate::proto::mask::apply_mask;
+use crate::proto::recycle;
+
+impl Connection {
+    /// Receives the bytes read into `buf[read]`, as
+    /// [`Self::receive_bytes`]`(&buf[read])` would, but without copying
+    /// large payloads: if, after the rest of a frame being gathered, the
+    /// read goes on with whole data frames of at least `keep_from` payload
+    /// bytes each, the connection takes `buf` (leaving an empty `Vec` in
+    /// its place), unmasks those frames where they lie, and reports their
+    /// payloads as views of it. Returns whether it took `buf`.
+    ///
+    /// For transports that read into a buffer of their own (in whole-frame
+    /// mode only, see [`Self::set_whole_frames`]; otherwise it copies like
+    /// `receive_bytes`). A payload keeps the whole buffer alive until its
+    /// last view is dropped, so pass a `keep_from` that bounds the waste: a
+    /// quarter of the buffer, say, lets no kept message hold more than four
+    /// times its size. A large buffer, taken, returns to a per-thread list
+    /// of spare buffers once its last view drops; it still holds the bytes
+    /// read into it.
+    ///
+    /// # Panics
+    ///
+    /// If `read` is not within `buf`.
+    pub fn receive_owned(
+        &mut self,
+        buf: &mut Vec<u8>,
+        read: Range<usize>,
+        keep_from: usize,
+    ) -> bool {
+        let may_keep = self.whole_frames
+            && self.in_buf.is_empty()
+            && self.kept.is_empty()
+            && (self.rx_frame.is_none() || !self.gathered.is_empty())
+            && read.len() >= keep_from;
+        if !may_keep || !self.accepts_input() {
+            self.receive_bytes(&buf[read]);
+            return false;
+        }
+        // The frame being gathered, if any, takes what is its own first.
+        let data = &buf[read.clone()];
+        let after_gathered = if self.gathered.is_empty() {
+            data
+        } else {
+            self.gather_payload(data)
+        };
+        let start = read.end - after_gathered.len();
+        let end = start + unmask_whole_frames(&mut buf[start..read.end], keep_from);
+        if end == start {
+            let rest = &buf[start..read.end];
+            let rest = if self.gathered.is_empty() {
+                self.start_from_read(rest)
+            } else {
+                rest
+            };
+            self.in_buf.extend_from_slice(rest);
+            return false;
+        }
+        // What follows the kept frames is parsed after them, in order:
+        // copied as it is, not started here (their headers are checked
+        // only as they are reported).
+        self.in_buf.extend_from_slice(&buf[end..read.end]);
+        let mut kept = recycle::freeze(std::mem::take(buf));
+        kept.truncate(end);
+        kept.advance(start);
+        self.kept = kept;
+        true
+    }
+
+    /// Takes the next kept frame's header and payload (already unmasked).
+    pub(super) fn next_kept(&mut self) -> (FrameHeader, Bytes) {
+        let (header, len) = FrameHeader::decode(&self.kept)
+            .ok()
+            .flatten()
+            .expect("kept frames are whole");
+        self.kept.advance(len);
+        let payload = self.kept.split_to(header.payload_len as usize);
+        (header, payload)
+    }
+
+    /// Whether received bytes are still taken in (not after the peer's
+    /// close, a bad header, or the end of the transport).
+    pub(super) fn accepts_input(&self) -> bool {
+        !matches!(self.state, State::Closed | State::RemoteClosing)
+            && !self.eof
+            && self.deferred_failure.is_none()
+    }
+}
+
+/// Unmasks the whole data frames of at least `keep_from` payload bytes
+/// that `data` starts with, in place; returns the bytes they span.
+fn unmask_whole_frames(data: &mut [u8], keep_from: usize) -> usize {
+    let mut at = 0;
+    while let Ok(Some((header, len))) = FrameHeader::decode(&data[at..]) {
+        let payload_len = header.payload_len;
+        if header.opcode.is_control()
+            || payload_len < keep_from as u64
+            || payload_len > (data.len() - at - len) as u64
+        {
+            break;
+        }
+        let payload = at + len..at + len + payload_len as usize;
+        if let Some(key) = header.mask {
+            apply_mask(&mut data[payload.clone()], key, 0);
+        }
+        at = payload.end;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests;

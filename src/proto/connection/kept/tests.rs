@@ -1,0 +1,267 @@
+//! Unit tests of [`Connection::receive_owned`].
+
+use super::super::tests::{Parsed, client_wire, rng};
+use super::*;
+use crate::proto::close::CloseCode;
+use crate::proto::error::Answer;
+use crate::proto::events::{BytesMessage, Event, TextMessage};
+use crate::proto::{Connection, Role};
+
+/// Where reads land in their buffer, so that kept ranges are not at 0.
+const LEAD: usize = 40;
+
+fn whole_server() -> Connection {
+    let mut server = Connection::new(Role::Server, Vec::new());
+    server.set_whole_frames(true);
+    server
+}
+
+/// A read buffer holding `read` at `LEAD`, with junk around it.
+fn read_buffer(read: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0xa5; LEAD];
+    buf.extend_from_slice(read);
+    buf.extend_from_slice(&[0x5a; 17]);
+    buf
+}
+
+/// Feeds `wire` in reads of the given sizes through `receive_owned`;
+/// returns what was reported and how many reads were kept.
+fn feed_owned(
+    server: &mut Connection,
+    wire: &[u8],
+    keep_from: usize,
+    sizes: &mut impl FnMut() -> usize,
+) -> (Parsed, usize) {
+    let mut parsed = Parsed::default();
+    let mut kept = 0;
+    let mut rest = wire;
+    while !rest.is_empty() {
+        let n = sizes().clamp(1, rest.len());
+        let mut buf = read_buffer(&rest[..n]);
+        if server.receive_owned(&mut buf, LEAD..LEAD + n, keep_from) {
+            assert_eq!(buf.capacity(), 0, "a kept buffer is taken");
+            kept += 1;
+        } else {
+            assert_eq!(
+                &buf[LEAD..LEAD + n],
+                &rest[..n],
+                "an unkept read is untouched"
+            );
+        }
+        rest = &rest[n..];
+        parsed.collect(server);
+    }
+    (parsed, kept)
+}
+
+/// A client's wire for the given messages (binary unless text).
+fn wire_of(messages: &[(bool, Vec<u8>)]) -> Vec<u8> {
+    let mut client = Connection::new(Role::Client, Vec::new());
+    for (text, data) in messages {
+        if *text {
+            let text = String::from_utf8(data.clone()).unwrap();
+            client.send(TextMessage::new(text)).unwrap();
+        } else {
+            client.send(BytesMessage::new(data.clone())).unwrap();
+        }
+    }
+    client.bytes_to_send().to_vec()
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+        .collect()
+}
+
+/// Collects events until none is left or one fails (as its close code).
+fn drain(server: &mut Connection) -> Vec<Result<Event, CloseCode>> {
+    let mut out = Vec::new();
+    while let Some(event) = server.next_event() {
+        match event {
+            Ok(e) => out.push(Ok(e)),
+            Err(e) => {
+                let Answer::Close(code) = e.answer() else {
+                    panic!("{e:?}")
+                };
+                out.push(Err(code));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn kept_reads_report_what_received_bytes_report() {
+    let (wire, want) = client_wire();
+    let mut kept_reads = 0;
+    for seed in 1..60u64 {
+        let mut next = rng(seed);
+        let max = [7usize, 1000, 70_000, 300_000, 600_000][seed as usize % 5];
+        let keep_from = [0, 1, 126, 65_536][seed as usize % 4];
+        let mut sizes = || (next() as usize % max) + 1;
+        let mut server = whole_server();
+        let (got, kept) = feed_owned(&mut server, &wire, keep_from, &mut sizes);
+        assert_eq!(got.messages, want, "seed {seed}");
+        assert_eq!(server.buffered_input(), 0, "seed {seed}");
+        kept_reads += kept;
+    }
+    assert!(kept_reads > 20, "{kept_reads}");
+}
+
+#[test]
+fn a_kept_payload_is_a_view_of_the_read_buffer_which_comes_back_once_dropped() {
+    let (a, b) = (pattern(100_000, 1), pattern(70_000, 2));
+    let wire = wire_of(&[(false, a.clone()), (false, b.clone())]);
+    let mut buf = read_buffer(&wire);
+    let span = buf.as_ptr_range();
+    let mut server = whole_server();
+    assert!(server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 65_536));
+    let events = drain(&mut server);
+    let [
+        Ok(Event::BytesMessage(first)),
+        Ok(Event::BytesMessage(second)),
+    ] = &events[..]
+    else {
+        panic!("{events:?}")
+    };
+    assert!(first.data == a && second.data == b);
+    assert!(span.contains(&first.data.as_ptr()) && span.contains(&second.data.as_ptr()));
+    assert_eq!(server.buffered_input(), 0);
+    drop(events);
+    // Back on this thread's list of spare buffers, bytes and all.
+    let spare = recycle::take_waiting(span.end as usize - span.start as usize).unwrap();
+    assert_eq!(spare.as_ptr(), span.start);
+}
+
+#[test]
+fn small_frames_first_or_a_control_frame_leave_the_read_to_be_copied() {
+    let big = pattern(80_000, 3);
+    let small_first = wire_of(&[(false, vec![1; 10]), (false, big.clone())]);
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client
+        .send(crate::proto::events::Ping::new(Bytes::from_static(b"p")))
+        .unwrap();
+    let mut ping_first = client.bytes_to_send().to_vec();
+    ping_first.extend(wire_of(&[(false, big.clone())]));
+    for wire in [small_first, ping_first] {
+        let mut buf = read_buffer(&wire);
+        let mut server = whole_server();
+        assert!(!server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 1000));
+        assert!(buf.capacity() > 0);
+        let events = drain(&mut server);
+        assert_eq!(events.len(), 2);
+        assert!(matches!(&events[1], Ok(Event::BytesMessage(m)) if m.data == big));
+    }
+    // A read too short to hold a frame of `keep_from`, and a frame that
+    // is not whole, are copied too.
+    let wire = wire_of(&[(false, big.clone())]);
+    for (read, keep_from) in [(wire.len(), wire.len() + 1), (wire.len() - 1, 1)] {
+        let mut buf = read_buffer(&wire[..read]);
+        let mut server = whole_server();
+        assert!(!server.receive_owned(&mut buf, LEAD..LEAD + read, keep_from));
+    }
+}
+
+#[test]
+fn without_whole_frames_nothing_is_kept() {
+    let data = pattern(90_000, 4);
+    let wire = wire_of(&[(false, data.clone())]);
+    let mut buf = read_buffer(&wire);
+    let mut server = Connection::new(Role::Server, Vec::new());
+    assert!(!server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 1));
+    let events = drain(&mut server);
+    assert!(matches!(&events[..], [Ok(Event::BytesMessage(m))] if m.data == data));
+}
+
+#[test]
+fn kept_frames_come_after_the_gathered_frame_they_follow() {
+    let msgs: Vec<_> = (0..4).map(|i| (false, pattern(70_000, i))).collect();
+    let wire = wire_of(&msgs);
+    let frame = wire.len() / 4;
+    // The first frame's start, then its rest with two whole frames and a
+    // piece of the fourth, then the fourth's rest, and the same from a
+    // frame's start.
+    let cuts = [0, 1000, 3 * frame + 5, wire.len()];
+    let mut server = whole_server();
+    let mut got = Vec::new();
+    let mut kept = Vec::new();
+    for piece in cuts.windows(2) {
+        let mut buf = read_buffer(&wire[piece[0]..piece[1]]);
+        kept.push(server.receive_owned(&mut buf, LEAD..LEAD + piece[1] - piece[0], 65_536));
+        for event in drain(&mut server) {
+            let Ok(Event::BytesMessage(m)) = event else {
+                panic!("{event:?}")
+            };
+            assert!(m.message_finished);
+            got.push(m.data.to_vec());
+        }
+    }
+    assert_eq!(kept, [false, true, false]);
+    let want: Vec<_> = msgs.into_iter().map(|(_, d)| d).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn the_frame_after_kept_ones_is_started_only_after_them() {
+    let msgs: Vec<_> = (0..2).map(|i| (false, pattern(70_000, i))).collect();
+    let wire = wire_of(&msgs);
+    let cut = wire.len() / 2 + 100;
+    let mut server = whole_server();
+    let mut buf = read_buffer(&wire[..cut]);
+    assert!(server.receive_owned(&mut buf, LEAD..LEAD + cut, 65_536));
+    let mut events = drain(&mut server);
+    server.receive_bytes(&wire[cut..]);
+    events.extend(drain(&mut server));
+    let data: Vec<_> = events
+        .into_iter()
+        .map(|e| match e {
+            Ok(Event::BytesMessage(m)) => m.data.to_vec(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let want: Vec<_> = msgs.into_iter().map(|(_, d)| d).collect();
+    assert!(data == want, "{} messages", data.len());
+}
+
+#[test]
+fn a_bad_frame_among_kept_ones_fails_once_those_before_it_are_reported() {
+    let big = pattern(70_000, 5);
+    let mut wire = wire_of(&[(false, big.clone())]);
+    // An unmasked client frame, as large.
+    let len = 70_000u64;
+    wire.extend_from_slice(&[0x82, 127]);
+    wire.extend_from_slice(&len.to_be_bytes());
+    wire.extend(std::iter::repeat_n(0, len as usize));
+    let mut buf = read_buffer(&wire);
+    let mut server = whole_server();
+    assert!(server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 65_536));
+    let events = drain(&mut server);
+    assert!(matches!(&events[0], Ok(Event::BytesMessage(m)) if m.data == big));
+    assert_eq!(events[1..], [Err(CloseCode::PROTOCOL_ERROR)]);
+    assert_eq!(server.buffered_input(), 0, "the rest is discarded");
+}
+
+#[test]
+fn a_kept_text_frame_with_bad_utf8_fails_with_1007() {
+    let mut text = "ok".repeat(40_000).into_bytes();
+    text[50_000] = 0xff;
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client.send(BytesMessage::new(text)).unwrap();
+    let mut wire = client.bytes_to_send().to_vec();
+    wire[0] = 0x81; // the same frame, as text
+    let mut buf = read_buffer(&wire);
+    let mut server = whole_server();
+    assert!(server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 65_536));
+    assert_eq!(drain(&mut server), [Err(CloseCode::INVALID_PAYLOAD)]);
+}
+
+#[test]
+fn a_closed_connection_takes_nothing() {
+    let wire = wire_of(&[(false, pattern(70_000, 6))]);
+    let mut server = whole_server();
+    server.receive_eof();
+    let mut buf = read_buffer(&wire);
+    assert!(!server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 1));
+    assert_eq!(server.buffered_input(), 0);
+}
