@@ -38,6 +38,13 @@ fn mask(c: &mut Criterion) {
         group.bench_function("apply_mask_unaligned", |b| {
             b.iter(|| apply_mask(black_box(&mut dst[1..]), key, 1))
         });
+        // Where a large frame's payload sits when its read starts on a
+        // cache line: after a 14-byte header.
+        let mut lined = vec![0u8; size + 128];
+        let start = lined.as_ptr().align_offset(64) + 14;
+        group.bench_function("apply_mask_after_header", |b| {
+            b.iter(|| apply_mask(black_box(&mut lined[start..start + size]), key, 0))
+        });
         group.bench_function("bytewise", |b| {
             b.iter(|| bytewise(black_box(&mut dst), key))
         });
