@@ -79,7 +79,9 @@
 //!   HTTP client): the same validation and negotiation, giving the response
 //!   headers and a ready [`Connection`]; the `http` feature adds the `http`
 //!   crate's types.
-//! * Input enters through `receive_bytes` / `receive_eof`; events come out
+//! * Input enters through `receive_bytes` / `receive_eof` (or, for a
+//!   transport with its own read buffer, [`Connection::receive_owned`],
+//!   which hands large payloads on as views of that buffer); events come out
 //!   of `next_event` (one at a time, so you may `send` between them) or
 //!   `events`; application commands go in through `send`; output comes out
 //!   of `bytes_to_send` (or `bytes_to_send_into`, or `output_vectored` +

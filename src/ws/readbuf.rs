@@ -24,17 +24,23 @@ use futures_io::AsyncRead;
 use crate::proto::align::{ALIGN_SLACK, to_aligned};
 use crate::proto::recycle;
 
-/// Kept frames are at least this fraction of the read buffer, so that no
-/// message keeps more than this many times its size alive.
+/// Kept frames are at least this fraction of the read buffer's capacity,
+/// so that no message keeps more than this many times its size alive
+/// (and the alignment slack).
 const KEEP_FRACTION: usize = 4;
 
-/// Fresh buffers a thread may allocate in a row to replace kept ones
-/// (before spares come back); each spare that does come back earns one.
+/// Fresh buffers a thread may allocate in a row to replace kept ones;
+/// each kept one replaced by a spare earns one back. (A thread whose
+/// messages are dropped on other threads gets its spares back only from
+/// there, and so keeps reads only now and then: messages dropped elsewhere
+/// wait on those threads' lists.)
 const FRESH_IN_A_ROW: u8 = 2;
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static FRESH_LEFT: Cell<u8> = const { Cell::new(FRESH_IN_A_ROW) };
+    /// The last read buffer was kept by a connection.
+    static KEPT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Reads once from `io`, up to `size` bytes, and hands what was read to
@@ -71,7 +77,7 @@ where
     let read = |buf: &mut Vec<u8>, keepable: bool| -> Poll<io::Result<usize>> {
         if buf.len() < want {
             if buf.capacity() < want && keepable {
-                *buf = replacement(want);
+                *buf = replacement(want, KEPT.replace(false));
             }
             // Zeroes only what was never read into.
             buf.resize(want, 0);
@@ -79,12 +85,17 @@ where
         // Reads land on a cache line boundary: see `proto::align`.
         let at = to_aligned(buf.as_ptr());
         let n = ready!(poll_read_into(&mut *io, cx, &mut buf[at..at + size]))?;
+        // A kept message keeps all of the buffer alive, which may be a
+        // spare larger than asked for.
         let keep_from = if keepable && spare_ready(want) {
-            size / KEEP_FRACTION
+            (buf.capacity() - ALIGN_SLACK) / KEEP_FRACTION
         } else {
             usize::MAX
         };
         sink(buf, at..at + n, keep_from);
+        if buf.capacity() == 0 {
+            KEPT.set(true);
+        }
         Poll::Ready(Ok(n))
     };
     READ_BUF.with(|shared| match shared.try_borrow_mut() {
@@ -95,20 +106,19 @@ where
     })
 }
 
-/// A buffer to read into after the last one was kept (or for the first
-/// read): a spare that came back, else a fresh one.
-fn replacement(capacity: usize) -> Vec<u8> {
+/// A buffer to read into when the thread's is missing or too small: a
+/// spare that came back, else a fresh one. Only replacing one a connection
+/// kept (`after_kept`) counts against the fresh ones allowed in a row.
+fn replacement(capacity: usize, after_kept: bool) -> Vec<u8> {
     let left = FRESH_LEFT.get();
-    match recycle::take_waiting(capacity) {
-        Some(spare) => {
-            FRESH_LEFT.set(left.saturating_add(1).min(FRESH_IN_A_ROW));
-            spare
-        }
-        None => {
-            FRESH_LEFT.set(left.saturating_sub(1));
-            Vec::with_capacity(capacity)
-        }
+    let (buf, left) = match recycle::take_waiting(capacity) {
+        Some(spare) => (spare, left.saturating_add(1).min(FRESH_IN_A_ROW)),
+        None => (Vec::with_capacity(capacity), left.saturating_sub(1)),
+    };
+    if after_kept {
+        FRESH_LEFT.set(left);
     }
+    buf
 }
 
 /// Whether the buffer may be kept: a spare waits to replace it, or fresh
@@ -155,16 +165,25 @@ mod tests {
         // Each test runs on its own thread, with its own counts.
         while recycle::take_waiting(CAP).is_some() {}
         assert!(spare_ready(CAP));
+        // Buffers not replacing a kept one (the first, a larger one) cost
+        // nothing.
+        for _ in 0..3 {
+            assert_eq!(replacement(CAP, false).len(), 0, "fresh");
+        }
         for _ in 0..FRESH_IN_A_ROW {
             assert!(spare_ready(CAP));
-            assert_eq!(replacement(CAP).len(), 0, "fresh");
+            assert_eq!(replacement(CAP, true).len(), 0, "fresh");
         }
         assert!(!spare_ready(CAP), "fresh ones are used up");
         spare_comes_back();
         assert!(spare_ready(CAP), "a spare waits");
-        assert_eq!(replacement(CAP).len(), CAP, "the spare, still initialized");
+        assert_eq!(
+            replacement(CAP, true).len(),
+            CAP,
+            "the spare, still initialized"
+        );
         assert!(spare_ready(CAP), "the spare earned a fresh one");
-        assert_eq!(replacement(CAP).len(), 0);
+        assert_eq!(replacement(CAP, true).len(), 0);
         assert!(!spare_ready(CAP));
     }
 }

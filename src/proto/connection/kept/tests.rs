@@ -18,7 +18,8 @@ fn whole_server() -> Connection {
 
 /// A read buffer holding `read` at `LEAD`, with junk around it.
 fn read_buffer(read: &[u8]) -> Vec<u8> {
-    let mut buf = vec![0xa5; LEAD];
+    let mut buf = Vec::with_capacity(LEAD + read.len() + 17);
+    buf.resize(LEAD, 0xa5);
     buf.extend_from_slice(read);
     buf.extend_from_slice(&[0x5a; 17]);
     buf
@@ -180,8 +181,7 @@ fn kept_frames_come_after_the_gathered_frame_they_follow() {
     let wire = wire_of(&msgs);
     let frame = wire.len() / 4;
     // The first frame's start, then its rest with two whole frames and a
-    // piece of the fourth, then the fourth's rest, and the same from a
-    // frame's start.
+    // piece of the fourth, then the fourth's rest.
     let cuts = [0, 1000, 3 * frame + 5, wire.len()];
     let mut server = whole_server();
     let mut got = Vec::new();
@@ -264,4 +264,42 @@ fn a_closed_connection_takes_nothing() {
     let mut buf = read_buffer(&wire);
     assert!(!server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 1));
     assert_eq!(server.buffered_input(), 0);
+}
+
+#[test]
+fn the_end_of_the_transport_comes_after_the_kept_frames() {
+    let data = pattern(70_000, 7);
+    let wire = wire_of(&[(false, data.clone())]);
+    let mut buf = read_buffer(&wire);
+    let mut server = whole_server();
+    assert!(server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 65_536));
+    server.receive_eof();
+    let events = drain(&mut server);
+    assert!(matches!(&events[0], Ok(Event::BytesMessage(m)) if m.data == data));
+    assert!(
+        matches!(&events[1..], [Ok(Event::CloseConnection(c))] if c.code == CloseCode::ABNORMAL_CLOSURE),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_client_keeps_the_servers_unmasked_frames() {
+    let (a, b) = (pattern(70_000, 8), pattern(90_000, 9));
+    let mut server = Connection::new(Role::Server, Vec::new());
+    server.send(BytesMessage::new(a.clone())).unwrap();
+    server.send(BytesMessage::new(b.clone())).unwrap();
+    let wire = server.bytes_to_send().to_vec();
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client.set_whole_frames(true);
+    let mut buf = read_buffer(&wire);
+    assert!(client.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 65_536));
+    let events = drain(&mut client);
+    let data: Vec<_> = events
+        .iter()
+        .map(|e| match e {
+            Ok(Event::BytesMessage(m)) => m.data.to_vec(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(data == [a, b]);
 }
