@@ -92,6 +92,17 @@ fn drain(server: &mut Connection) -> Vec<Result<Event, CloseCode>> {
     out
 }
 
+/// The payloads of `events`, which must all be binary messages.
+fn binary_payloads(events: &[Result<Event, CloseCode>]) -> Vec<Vec<u8>> {
+    events
+        .iter()
+        .map(|e| match e {
+            Ok(Event::BytesMessage(m)) => m.data.to_vec(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
 #[test]
 fn kept_reads_report_what_received_bytes_report() {
     let (wire, want) = client_wire();
@@ -213,13 +224,7 @@ fn the_frame_after_kept_ones_is_started_only_after_them() {
     let mut events = drain(&mut server);
     server.receive_bytes(&wire[cut..]);
     events.extend(drain(&mut server));
-    let data: Vec<_> = events
-        .into_iter()
-        .map(|e| match e {
-            Ok(Event::BytesMessage(m)) => m.data.to_vec(),
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let data = binary_payloads(&events);
     let want: Vec<_> = msgs.into_iter().map(|(_, d)| d).collect();
     assert!(data == want, "{} messages", data.len());
 }
@@ -293,13 +298,5 @@ fn a_client_keeps_the_servers_unmasked_frames() {
     client.set_whole_frames(true);
     let mut buf = read_buffer(&wire);
     assert!(client.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 65_536));
-    let events = drain(&mut client);
-    let data: Vec<_> = events
-        .iter()
-        .map(|e| match e {
-            Ok(Event::BytesMessage(m)) => m.data.to_vec(),
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    assert!(data == [a, b]);
+    assert!(binary_payloads(&drain(&mut client)) == [a, b]);
 }
