@@ -87,8 +87,9 @@ where
         let n = ready!(poll_read_into(&mut *io, cx, &mut buf[at..at + size]))?;
         // A kept message keeps all of the buffer alive, which may be a
         // spare larger than asked for.
-        let keep_from = if keepable && spare_ready(want) {
-            (buf.capacity() - ALIGN_SLACK) / KEEP_FRACTION
+        let keep_from = (buf.capacity() - ALIGN_SLACK) / KEEP_FRACTION;
+        let keep_from = if keepable && n >= keep_from && spare_ready(want) {
+            keep_from
         } else {
             usize::MAX
         };

@@ -57,13 +57,8 @@ impl Connection {
         let start = read.end - after_gathered.len();
         let end = start + unmask_whole_frames(&mut buf[start..read.end], keep_from);
         if end == start {
-            let rest = &buf[start..read.end];
-            let rest = if self.gathered.is_empty() {
-                self.start_from_read(rest)
-            } else {
-                rest
-            };
-            self.in_buf.extend_from_slice(rest);
+            // Nothing to keep: the rest goes in as any input does.
+            self.receive_bytes(&buf[start..read.end]);
             return false;
         }
         // What follows the kept frames is parsed after them, in order:

@@ -46,7 +46,7 @@ impl Connection {
     /// again; a data frame that runs past the end of `data` is gathered from
     /// `data` itself rather than first copied into the input buffer (and
     /// then out again). Returns what is left for the input buffer.
-    pub(super) fn start_from_read<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+    fn start_from_read<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
         if !self.whole_frames || self.rx_frame.is_some() {
             return data;
         }
@@ -134,10 +134,11 @@ impl Connection {
                 if !self.kept.is_empty() {
                     // Whole, unmasked already: see `receive_owned`.
                     let (header, payload) = self.next_kept();
-                    if let Err((code, msg)) = self.start_frame(header) {
+                    // Checked as any header is, but never started: the
+                    // frame is over once reported.
+                    if let Err((code, msg)) = self.check_header(&header) {
                         return self.fail(code, msg);
                     }
-                    self.rx_frame = None;
                     match self.on_data(payload, true, header.fin, None) {
                         Ok(Some(event)) => return Some(Ok(event)),
                         Ok(None) => continue,
