@@ -10,7 +10,6 @@ use crate::proto::close::{CloseCode, MAX_REASON_LEN, write_close_payload};
 use crate::proto::error::LocalProtocolError;
 use crate::proto::events::Event;
 use crate::proto::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Rsv};
-use crate::proto::mask::apply_mask;
 use crate::proto::{Role, State};
 use crate::trace::{ws_debug, ws_trace};
 
@@ -165,14 +164,7 @@ impl Connection {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        self.out.extend_from_slice(&head[..head_len]);
-        match mask {
-            None => self.out.push_bytes(payload),
-            Some(key) => {
-                let start = self.out.append(|tail| tail.extend_from_slice(&payload));
-                apply_mask(self.out.tail_from(start), key, 0);
-            }
-        }
+        self.out.push_frame(&head[..head_len], payload, mask);
     }
 
     /// Moves an owed automatic pong into the output, keeping it ahead of
