@@ -163,7 +163,7 @@ impl Connection {
                 if self.in_buf.len() < len {
                     return self.starved();
                 }
-                let mut payload = self.in_buf.split_to(len);
+                let mut payload = take_front(&mut self.in_buf, len);
                 if let Some(key) = header.mask {
                     apply_mask(&mut payload, key, 0);
                 }
@@ -181,7 +181,7 @@ impl Connection {
             let mut checked_utf8 = None;
             let chunk = if gather {
                 // Gather: nothing is reported before the frame is complete.
-                let buffered = self.in_buf.split_to(available);
+                let buffered = take_front(&mut self.in_buf, available);
                 self.gather_payload(&buffered);
                 if self.gathered.invalid() {
                     return self.fail(CloseCode::INVALID_PAYLOAD, TEXT_NOT_UTF8.into());
@@ -197,7 +197,7 @@ impl Connection {
                     return self.starved();
                 }
                 // Zero copy: the piece is cut out of the input buffer.
-                let mut chunk = self.in_buf.split_to(available);
+                let mut chunk = take_front(&mut self.in_buf, available);
                 if let Some(key) = header.mask {
                     apply_mask(&mut chunk, key, frame.consumed);
                 }
@@ -522,4 +522,15 @@ fn truncate_reason(message: &str) -> &str {
         end -= 1;
     }
     &message[..end]
+}
+
+/// Cuts the first `n` bytes out of `buf`. All of it (the usual case: one
+/// message per read) is taken whole rather than split, which would first
+/// move the buffer to shared storage, an allocation per message of its own.
+fn take_front(buf: &mut BytesMut, n: usize) -> BytesMut {
+    if n == buf.len() {
+        std::mem::take(buf)
+    } else {
+        buf.split_to(n)
+    }
 }
