@@ -63,13 +63,14 @@ impl OutBuffer {
     }
 
     /// Lets the drained contiguous buffer go: to the thread as its spare if
-    /// it is small and the thread has none, else to the allocator.
+    /// it is small (of it and a spare already there, the larger stays),
+    /// else to the allocator.
     fn release_tail(&mut self) {
         let mut tail = std::mem::take(&mut self.tail);
         tail.clear();
-        // Written bytes were advanced past, taking their room with them:
-        // win all of it back (asking for more than is left does; it moves
-        // nothing, the buffer being empty).
+        // Bytes of earlier partial writes were advanced past, taking their
+        // room with them: win all of it back (asking for more than is left
+        // does; it moves nothing, the buffer being empty).
         let left = tail.capacity();
         let _ = tail.try_reclaim(left + 1);
         if (1..=SPARE_MAX).contains(&tail.capacity()) {
@@ -181,6 +182,12 @@ impl OutBuffer {
     /// Removes the first `n` queued bytes (they were written).
     pub(crate) fn advance(&mut self, mut n: usize) {
         assert!(n <= self.len, "advanced past the end of the output");
+        if n == self.len {
+            // All written (the usual case): nothing to advance through.
+            self.queue.clear();
+            self.len = 0;
+            return self.release_tail();
+        }
         self.len -= n;
         while n > 0 {
             let Some(front) = self.queue.front_mut() else {
@@ -193,10 +200,6 @@ impl OutBuffer {
             }
             n -= front.len();
             self.queue.pop_front();
-        }
-        if self.len == 0 {
-            // Drained: hold no buffer while there is nothing to send.
-            self.release_tail();
         }
     }
 }
@@ -303,6 +306,14 @@ mod tests {
             take_spare().is_none(),
             "a large buffer goes to the allocator"
         );
+        // Written in two goes: the room the first took is won back.
+        let mut out = OutBuffer::default();
+        out.extend_from_slice(&[1; 2000]);
+        let room = out.tail.capacity();
+        out.advance(1500);
+        out.advance(500);
+        assert_eq!(out.tail.capacity(), 0);
+        assert_eq!(take_spare().unwrap().capacity(), room);
     }
 
     #[test]
