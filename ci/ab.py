@@ -37,8 +37,9 @@ def cpu(pid):
     return int(fields[7]), int(fields[11]), int(fields[12])
 
 
-def wait_listening(port):
-    for _ in range(100):
+def wait_listening(port, seconds=5):
+    """Returns once something accepts on `port`; exits after `seconds`."""
+    for _ in range(int(seconds / 0.05)):
         try:
             socket.create_connection(("127.0.0.1", port)).close()
             return
@@ -47,11 +48,18 @@ def wait_listening(port):
     sys.exit(f"nothing listens on port {port}")
 
 
-def main():
+def parse_args(usage):
+    """The cells ([SIZE, CONNS, MODE] lists) and the (label, binary) pairs
+    of the command line; exits with `usage` when they are missing."""
     if len(sys.argv) < 3:
-        sys.exit(__doc__)
+        sys.exit(usage)
     cells = [c.split() for c in sys.argv[1].split(";") if c.strip()]
     servers = [a.split("=", 1) for a in sys.argv[2:]]
+    return cells, servers
+
+
+def main():
+    cells, servers = parse_args(__doc__)
     port = 19100
     results = {}
     for _ in range(REPS):

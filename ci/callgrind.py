@@ -19,26 +19,15 @@ Environment: REPS (default 2), DUR (seconds, default 4), LOADGEN (its path).
 import glob
 import os
 import re
-import socket
 import subprocess
-import sys
 import tempfile
-import time
+
+from ab import parse_args, wait_listening
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOADGEN = os.environ.get("LOADGEN", os.path.join(ROOT, "target/bench-rig/release/loadgen"))
 REPS = int(os.environ.get("REPS", "2"))
 DUR = os.environ.get("DUR", "4")
-
-
-def wait_listening(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"nothing listens on port {port}")
 
 
 def measure(binary, size, conns, mode, port, out_dir):
@@ -49,7 +38,8 @@ def measure(binary, size, conns, mode, port, out_dir):
          binary, f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_listening(port)
+        # valgrind takes seconds to start a program.
+        wait_listening(port, seconds=20)
         # The probe connection and start-up are not the cells' work.
         subprocess.run(["callgrind_control", "-z", str(server.pid)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -77,10 +67,7 @@ def measure(binary, size, conns, mode, port, out_dir):
 
 
 def main():
-    if len(sys.argv) < 3:
-        sys.exit(__doc__)
-    cells = [c.split() for c in sys.argv[1].split(";") if c.strip()]
-    servers = [a.split("=", 1) for a in sys.argv[2:]]
+    cells, servers = parse_args(__doc__)
     port = 19400
     results = {}
     with tempfile.TemporaryDirectory() as out_dir:
