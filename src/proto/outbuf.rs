@@ -24,8 +24,10 @@ use crate::proto::mask::apply_mask;
 const ZERO_COPY_MIN: usize = 4096;
 
 /// A drained buffer larger than this is freed rather than kept as the
-/// thread's spare, so a burst of output leaves no large buffer behind.
-const SPARE_MAX: usize = 64 << 10;
+/// thread's spare, so a burst of output leaves no large buffer behind, and
+/// a connection handed the spare (which may then stall on a slow peer)
+/// holds at most this much more than its output needs.
+const SPARE_MAX: usize = 16 << 10;
 
 thread_local! {
     /// The thread's spare output buffer: empty, with room.
@@ -111,10 +113,17 @@ impl OutBuffer {
         let start = self.tail.len();
         write(&mut self.tail);
         self.len += self.tail.len() - start;
+        if self.len == 0 {
+            // Nothing written after all: the spare is not this one's to hold.
+            self.release_tail();
+        }
         start
     }
 
     pub(crate) fn extend_from_slice(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
         self.reserve(data.len());
         self.tail.extend_from_slice(data);
         self.len += data.len();
@@ -136,7 +145,14 @@ impl OutBuffer {
     pub(crate) fn take_all(&mut self) -> Bytes {
         self.len = 0;
         if self.queue.is_empty() {
-            return std::mem::take(&mut self.tail).freeze();
+            if self.tail.capacity() <= 2 * self.tail.len() {
+                return std::mem::take(&mut self.tail).freeze();
+            }
+            // Mostly room (the spare, say): the caller may hold what it is
+            // given, so it gets the bytes alone and the room stays here.
+            let all = Bytes::copy_from_slice(&self.tail);
+            self.release_tail();
+            return all;
         }
         let mut all = BytesMut::with_capacity(
             self.queue.iter().map(Bytes::len).sum::<usize>() + self.tail.len(),
@@ -334,5 +350,40 @@ mod tests {
         assert_eq!(out.chunks_vectored(&mut slices), 2);
         assert_eq!(&slices[0][..], b"head");
         assert_eq!(slices[1].len(), ZERO_COPY_MIN);
+    }
+
+    #[test]
+    fn writing_nothing_leaves_the_spare_with_the_thread() {
+        take_spare();
+        let mut out = OutBuffer::default();
+        out.extend_from_slice(&[1; 1000]);
+        out.advance(1000);
+        let mut idle = OutBuffer::default();
+        idle.extend_from_slice(b"");
+        idle.append(|_| {});
+        assert_eq!(idle.tail.capacity(), 0);
+        assert!(take_spare().is_some_and(|s| s.capacity() >= 1000));
+    }
+
+    #[test]
+    fn taking_a_little_output_does_not_take_the_spares_room_along() {
+        take_spare();
+        let mut out = OutBuffer::default();
+        out.extend_from_slice(&[1; 8000]);
+        out.advance(8000);
+        let mut small = OutBuffer::default();
+        small.extend_from_slice(b"hi");
+        let taken = small.take_all();
+        assert_eq!(taken, Bytes::from_static(b"hi"));
+        assert_eq!(small.tail.capacity(), 0);
+        assert!(
+            take_spare().is_some_and(|s| s.capacity() >= 8000),
+            "the room went back to the thread, not out with the bytes"
+        );
+        // Output that fills its buffer is handed out as it is.
+        let mut full = OutBuffer::default();
+        full.extend_from_slice(&[2; 3000]);
+        let ptr = full.tail.as_ptr();
+        assert_eq!(full.take_all().as_ptr(), ptr);
     }
 }

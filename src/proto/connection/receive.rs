@@ -163,7 +163,11 @@ impl Connection {
                 if self.in_buf.len() < len {
                     return self.starved();
                 }
-                let mut payload = take_front(&mut self.in_buf, len);
+                // Copied out (125 bytes at most): an owed pong must not keep
+                // a whole read's buffer alive, as it would for a peer that
+                // floods pings and never reads.
+                let mut payload = BytesMut::from(&self.in_buf[..len]);
+                self.in_buf.advance(len);
                 if let Some(key) = header.mask {
                     apply_mask(&mut payload, key, 0);
                 }
