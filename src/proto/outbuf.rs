@@ -91,25 +91,23 @@ impl OutBuffer {
     /// is given, which is applied to the copy, or if it is small; queued by
     /// reference otherwise), with room for what is copied made at once.
     pub(crate) fn push_frame(&mut self, header: &[u8], payload: Bytes, mask: Option<[u8; 4]>) {
-        let copied = mask.is_some() || payload.len() < ZERO_COPY_MIN;
-        self.reserve(header.len() + if copied { payload.len() } else { 0 });
-        self.extend_from_slice(header);
-        match mask {
-            Some(key) => {
-                let start = self.tail.len();
-                self.extend_from_slice(&payload);
-                apply_mask(&mut self.tail[start..], key, 0);
-            }
-            None => self.push_bytes(payload),
+        if mask.is_none() && payload.len() >= ZERO_COPY_MIN {
+            self.extend_from_slice(header);
+            return self.push_large(payload);
+        }
+        self.reserve(header.len() + payload.len());
+        self.put(header);
+        let start = self.tail.len();
+        self.put(&payload);
+        if let Some(key) = mask {
+            apply_mask(&mut self.tail[start..], key, 0);
         }
     }
 
     /// Lets `write` append to the contiguous buffer and accounts for what it
     /// appended; returns the offset where the appended bytes start.
     pub(crate) fn append(&mut self, write: impl FnOnce(&mut BytesMut)) -> usize {
-        if self.tail.capacity() == 0 {
-            self.reserve(0);
-        }
+        self.reserve(0);
         let start = self.tail.len();
         write(&mut self.tail);
         self.len += self.tail.len() - start;
@@ -125,15 +123,17 @@ impl OutBuffer {
             return;
         }
         self.reserve(data.len());
+        self.put(data);
+    }
+
+    /// Copies `data` into room already made.
+    fn put(&mut self, data: &[u8]) {
         self.tail.extend_from_slice(data);
         self.len += data.len();
     }
 
-    /// Appends a payload, by reference when it is large.
-    pub(crate) fn push_bytes(&mut self, data: Bytes) {
-        if data.len() < ZERO_COPY_MIN {
-            return self.extend_from_slice(&data);
-        }
+    /// Queues a large payload by reference, after what is appended so far.
+    fn push_large(&mut self, data: Bytes) {
         if !self.tail.is_empty() {
             self.queue.push_back(self.tail.split().freeze());
         }
@@ -227,7 +227,7 @@ mod tests {
     fn filled() -> OutBuffer {
         let mut out = OutBuffer::default();
         out.extend_from_slice(b"ab");
-        out.push_bytes(Bytes::from(vec![b'x'; ZERO_COPY_MIN]));
+        out.push_large(Bytes::from(vec![b'x'; ZERO_COPY_MIN]));
         out.extend_from_slice(b"cd");
         out
     }
@@ -280,6 +280,13 @@ mod tests {
         SPARE.with(Cell::take)
     }
 
+    /// Appends `n` bytes to a fresh buffer and writes them all.
+    fn drained(n: usize) {
+        let mut out = OutBuffer::default();
+        out.extend_from_slice(&vec![0; n]);
+        out.advance(n);
+    }
+
     #[test]
     fn a_drained_buffer_is_the_next_appends_spare() {
         take_spare();
@@ -308,11 +315,6 @@ mod tests {
     #[test]
     fn the_spare_keeps_the_larger_of_two_and_never_a_large_one() {
         take_spare();
-        let drained = |n: usize| {
-            let mut out = OutBuffer::default();
-            out.extend_from_slice(&vec![0; n]);
-            out.advance(n);
-        };
         drained(100);
         drained(1000);
         drained(10);
@@ -355,9 +357,7 @@ mod tests {
     #[test]
     fn writing_nothing_leaves_the_spare_with_the_thread() {
         take_spare();
-        let mut out = OutBuffer::default();
-        out.extend_from_slice(&[1; 1000]);
-        out.advance(1000);
+        drained(1000);
         let mut idle = OutBuffer::default();
         idle.extend_from_slice(b"");
         idle.append(|_| {});
@@ -368,9 +368,7 @@ mod tests {
     #[test]
     fn taking_a_little_output_does_not_take_the_spares_room_along() {
         take_spare();
-        let mut out = OutBuffer::default();
-        out.extend_from_slice(&[1; 8000]);
-        out.advance(8000);
+        drained(8000);
         let mut small = OutBuffer::default();
         small.extend_from_slice(b"hi");
         let taken = small.take_all();
