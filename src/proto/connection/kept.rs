@@ -61,26 +61,39 @@ impl Connection {
             self.receive_bytes(&buf[start..read.end]);
             return false;
         }
-        // What follows the kept frames is parsed after them, in order:
-        // copied as it is, not started here (their headers are checked
-        // only as they are reported).
-        self.in_buf.extend_from_slice(&buf[end..read.end]);
+        // What follows the kept frames is parsed after them, in order, not
+        // started here (their headers are checked only as they are
+        // reported). A data frame the read ends inside stays in the buffer
+        // too, its piece gathered from there once the frame is started:
+        // copied once, not into the input buffer and out again.
+        let tail = &buf[end..read.end];
+        let kept_end = if ends_inside_data_frame(tail) {
+            read.end
+        } else {
+            self.in_buf.extend_from_slice(tail);
+            end
+        };
         let mut kept = recycle::freeze(std::mem::take(buf));
-        kept.truncate(end);
+        kept.truncate(kept_end);
         kept.advance(start);
         self.kept = kept;
         true
     }
 
-    /// Takes the next kept frame's header and payload (already unmasked).
-    pub(super) fn next_kept(&mut self) -> (FrameHeader, Bytes) {
+    /// Takes the next kept frame: a whole one's header and payload (already
+    /// unmasked), or the header of the frame the read ended inside, its
+    /// piece still masked.
+    pub(super) fn next_kept(&mut self) -> KeptFrame {
         let (header, len) = FrameHeader::decode(&self.kept)
             .ok()
             .flatten()
-            .expect("kept frames are whole");
+            .expect("kept frames have whole headers");
         self.kept.advance(len);
+        if header.payload_len > self.kept.len() as u64 {
+            return KeptFrame::Piece(header, std::mem::take(&mut self.kept));
+        }
         let payload = self.kept.split_to(header.payload_len as usize);
-        (header, payload)
+        KeptFrame::Whole(header, payload)
     }
 
     /// Whether received bytes are still taken in (not after the peer's
@@ -90,6 +103,23 @@ impl Connection {
             && !self.eof
             && self.deferred_failure.is_none()
     }
+}
+
+/// A frame taken from a kept read.
+pub(super) enum KeptFrame {
+    /// A whole data frame and its unmasked payload.
+    Whole(FrameHeader, Bytes),
+    /// The data frame the read ended inside, and its piece as read.
+    Piece(FrameHeader, Bytes),
+}
+
+/// Whether `tail` is the start of a single data frame that runs past it.
+fn ends_inside_data_frame(tail: &[u8]) -> bool {
+    matches!(
+        FrameHeader::decode(tail),
+        Ok(Some((header, len)))
+            if !header.opcode.is_control() && header.payload_len > (tail.len() - len) as u64
+    )
 }
 
 /// Unmasks the whole data frames of at least `keep_from` payload bytes

@@ -4,6 +4,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::gather::Masking;
+use super::kept::KeptFrame;
 use super::{Connection, Events, RxFrame, RxMessage};
 use crate::proto::close::{BadClosePayload, CloseCode, MAX_REASON_LEN, parse_close_payload};
 use crate::proto::error::{Answer, RemoteProtocolError};
@@ -132,17 +133,39 @@ impl Connection {
             }
             let Some(frame) = &mut self.rx_frame else {
                 if !self.kept.is_empty() {
-                    // Whole, unmasked already: see `receive_owned`.
-                    let (header, payload) = self.next_kept();
-                    // Checked as any header is, but never started: the
-                    // frame is over once reported.
-                    if let Err((code, msg)) = self.check_header(&header) {
-                        return self.fail(code, msg);
-                    }
-                    match self.on_data(payload, true, header.fin, None) {
-                        Ok(Some(event)) => return Some(Ok(event)),
-                        Ok(None) => continue,
-                        Err((code, msg)) => return self.fail(code, msg),
+                    match self.next_kept() {
+                        // Whole, unmasked already: see `receive_owned`.
+                        KeptFrame::Whole(header, payload) => {
+                            // Checked as any header is, but never started:
+                            // the frame is over once reported.
+                            if let Err((code, msg)) = self.check_header(&header) {
+                                return self.fail(code, msg);
+                            }
+                            match self.on_data(payload, true, header.fin, None) {
+                                Ok(Some(event)) => return Some(Ok(event)),
+                                Ok(None) => continue,
+                                Err((code, msg)) => return self.fail(code, msg),
+                            }
+                        }
+                        KeptFrame::Piece(header, piece) => {
+                            if let Err((code, msg)) = self.start_frame(header) {
+                                return self.fail(code, msg);
+                            }
+                            // What the input buffer holds comes after it.
+                            let rest = if gatherable(self.whole_frames, self.rx_message.as_ref()) {
+                                self.gather_payload(&piece)
+                            } else {
+                                &piece
+                            };
+                            if !rest.is_empty() {
+                                let mut input =
+                                    BytesMut::with_capacity(rest.len() + self.in_buf.len());
+                                input.extend_from_slice(rest);
+                                input.extend_from_slice(&self.in_buf);
+                                self.in_buf = input;
+                            }
+                            continue;
+                        }
                     }
                 }
                 match FrameHeader::decode(&self.in_buf) {

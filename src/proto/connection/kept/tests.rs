@@ -300,3 +300,41 @@ fn a_client_keeps_the_servers_unmasked_frames() {
     assert!(client.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 65_536));
     assert!(binary_payloads(&drain(&mut client)) == [a, b]);
 }
+
+#[test]
+fn a_frame_the_read_ends_inside_is_checked_after_the_kept_ones() {
+    let big = pattern(70_000, 10);
+    let mut wire = wire_of(&[(false, big.clone())]);
+    // A continuation frame with no message to continue, cut short.
+    let len = 70_000u64;
+    wire.extend_from_slice(&[0x80, 0xff]);
+    wire.extend_from_slice(&len.to_be_bytes());
+    wire.extend_from_slice(&[1, 2, 3, 4]);
+    wire.extend(std::iter::repeat_n(9, 1000));
+    let mut buf = read_buffer(&wire);
+    let mut server = whole_server();
+    assert!(server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 65_536));
+    let events = drain(&mut server);
+    assert!(matches!(&events[0], Ok(Event::BytesMessage(m)) if m.data == big));
+    assert_eq!(events[1..], [Err(CloseCode::PROTOCOL_ERROR)]);
+}
+
+#[test]
+fn the_piece_of_a_frame_after_kept_ones_is_gathered_before_later_input() {
+    let msgs: Vec<_> = (0..3).map(|i| (false, pattern(70_000, 20 + i))).collect();
+    let wire = wire_of(&msgs);
+    let frame = wire.len() / 3;
+    let cut = frame + 3000;
+    let mut server = whole_server();
+    let mut buf = read_buffer(&wire[..cut]);
+    assert!(server.receive_owned(&mut buf, LEAD..LEAD + cut, 65_536));
+    // More input arrives before the kept frames are read out.
+    server.receive_bytes(&wire[cut..cut + 500]);
+    let mut events = drain(&mut server);
+    assert_eq!(events.len(), 1, "the second frame is not whole yet");
+    server.receive_bytes(&wire[cut + 500..]);
+    events.extend(drain(&mut server));
+    let want: Vec<_> = msgs.into_iter().map(|(_, d)| d).collect();
+    assert!(binary_payloads(&events) == want);
+    assert_eq!(server.buffered_input(), 0);
+}
