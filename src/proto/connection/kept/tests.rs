@@ -229,21 +229,29 @@ fn the_frame_after_kept_ones_is_started_only_after_them() {
     assert!(data == want, "{} messages", data.len());
 }
 
-#[test]
-fn a_bad_frame_among_kept_ones_fails_once_those_before_it_are_reported() {
+/// Keeps one read of a large binary frame followed by `after` (a frame
+/// header of 70,000 payload bytes and some of them); returns the server
+/// and what it reported after that first message.
+fn kept_big_then(header: &[u8], after: &[u8]) -> (Connection, Vec<Result<Event, CloseCode>>) {
     let big = pattern(70_000, 5);
     let mut wire = wire_of(&[(false, big.clone())]);
-    // An unmasked client frame, as large.
-    let len = 70_000u64;
-    wire.extend_from_slice(&[0x82, 127]);
-    wire.extend_from_slice(&len.to_be_bytes());
-    wire.extend(std::iter::repeat_n(0, len as usize));
+    wire.extend_from_slice(header);
+    wire.extend_from_slice(&70_000u64.to_be_bytes());
+    wire.extend_from_slice(after);
     let mut buf = read_buffer(&wire);
     let mut server = whole_server();
     assert!(server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 65_536));
-    let events = drain(&mut server);
-    assert!(matches!(&events[0], Ok(Event::BytesMessage(m)) if m.data == big));
-    assert_eq!(events[1..], [Err(CloseCode::PROTOCOL_ERROR)]);
+    let mut events = drain(&mut server);
+    let rest = events.split_off(1);
+    assert!(matches!(&events[..], [Ok(Event::BytesMessage(m))] if m.data == big));
+    (server, rest)
+}
+
+#[test]
+fn a_bad_frame_among_kept_ones_fails_once_those_before_it_are_reported() {
+    // An unmasked client frame, as large.
+    let (server, events) = kept_big_then(&[0x82, 127], &[0; 70_000]);
+    assert_eq!(events, [Err(CloseCode::PROTOCOL_ERROR)]);
     assert_eq!(server.buffered_input(), 0, "the rest is discarded");
 }
 
@@ -303,20 +311,12 @@ fn a_client_keeps_the_servers_unmasked_frames() {
 
 #[test]
 fn a_frame_the_read_ends_inside_is_checked_after_the_kept_ones() {
-    let big = pattern(70_000, 10);
-    let mut wire = wire_of(&[(false, big.clone())]);
-    // A continuation frame with no message to continue, cut short.
-    let len = 70_000u64;
-    wire.extend_from_slice(&[0x80, 0xff]);
-    wire.extend_from_slice(&len.to_be_bytes());
-    wire.extend_from_slice(&[1, 2, 3, 4]);
-    wire.extend(std::iter::repeat_n(9, 1000));
-    let mut buf = read_buffer(&wire);
-    let mut server = whole_server();
-    assert!(server.receive_owned(&mut buf, LEAD..LEAD + wire.len(), 65_536));
-    let events = drain(&mut server);
-    assert!(matches!(&events[0], Ok(Event::BytesMessage(m)) if m.data == big));
-    assert_eq!(events[1..], [Err(CloseCode::PROTOCOL_ERROR)]);
+    // A continuation frame with no message to continue (masked, key
+    // 1 2 3 4), cut short.
+    let mut after = vec![1, 2, 3, 4];
+    after.extend([9; 1000]);
+    let (_, events) = kept_big_then(&[0x80, 0xff], &after);
+    assert_eq!(events, [Err(CloseCode::PROTOCOL_ERROR)]);
 }
 
 #[test]
