@@ -63,8 +63,9 @@ pub struct Connection {
     config: Config,
     in_buf: BytesMut,
     /// Whole data frames (payloads unmasked) in a read buffer the
-    /// connection took over, reported before `in_buf`: see
-    /// [`Connection::receive_owned`].
+    /// connection took over, perhaps followed by the start of one more
+    /// data frame (still masked, gathered once it is reached); reported
+    /// before `in_buf`: see [`Connection::receive_owned`].
     kept: Bytes,
     out: OutBuffer,
     rx_frame: Option<RxFrame>,

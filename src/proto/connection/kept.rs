@@ -18,7 +18,9 @@ impl Connection {
     /// read goes on with whole data frames of at least `keep_from` payload
     /// bytes each, the connection takes `buf` (leaving an empty `Vec` in
     /// its place), unmasks those frames where they lie, and reports their
-    /// payloads as views of it. Returns whether it took `buf`.
+    /// payloads as views of it; a data frame the read ends inside is then
+    /// gathered from it (copied once), not copied in as input first.
+    /// Returns whether it took `buf`.
     ///
     /// For transports that read into a buffer of their own (in whole-frame
     /// mode only, see [`Self::set_whole_frames`]; otherwise it copies like
