@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::Connection;
 use crate::proto::State;
@@ -83,19 +83,33 @@ impl Connection {
     }
 
     /// Takes the next kept frame: a whole one's header and payload (already
-    /// unmasked), or the header of the frame the read ended inside, its
-    /// piece still masked.
+    /// unmasked), or the frame the read ended inside, header and piece as
+    /// read.
     pub(super) fn next_kept(&mut self) -> KeptFrame {
         let (header, len) = FrameHeader::decode(&self.kept)
             .ok()
             .flatten()
             .expect("kept frames have whole headers");
-        self.kept.advance(len);
-        if header.payload_len > self.kept.len() as u64 {
-            return KeptFrame::Piece(header, std::mem::take(&mut self.kept));
+        if header.payload_len > (self.kept.len() - len) as u64 {
+            return KeptFrame::Piece(std::mem::take(&mut self.kept));
         }
+        self.kept.advance(len);
         let payload = self.kept.split_to(header.payload_len as usize);
         KeptFrame::Whole(header, payload)
+    }
+
+    /// Starts the frame a kept read ended inside as a read that begins
+    /// with it would ([`Self::start_from_read`]): its piece is gathered
+    /// straight from the kept buffer, or, where it is not gathered, goes in
+    /// as input ahead of what was received after it.
+    pub(super) fn start_kept_piece(&mut self, piece: &[u8]) {
+        let rest = self.start_from_read(piece);
+        if !rest.is_empty() {
+            let mut input = BytesMut::with_capacity(rest.len() + self.in_buf.len());
+            input.extend_from_slice(rest);
+            input.extend_from_slice(&self.in_buf);
+            self.in_buf = input;
+        }
     }
 
     /// Whether received bytes are still taken in (not after the peer's
@@ -111,8 +125,8 @@ impl Connection {
 pub(super) enum KeptFrame {
     /// A whole data frame and its unmasked payload.
     Whole(FrameHeader, Bytes),
-    /// The data frame the read ended inside, and its piece as read.
-    Piece(FrameHeader, Bytes),
+    /// The data frame the read ended inside: its header and piece as read.
+    Piece(Bytes),
 }
 
 /// Whether `tail` is the start of a single data frame that runs past it.

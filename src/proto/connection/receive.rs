@@ -47,7 +47,7 @@ impl Connection {
     /// again; a data frame that runs past the end of `data` is gathered from
     /// `data` itself rather than first copied into the input buffer (and
     /// then out again). Returns what is left for the input buffer.
-    fn start_from_read<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+    pub(super) fn start_from_read<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
         if !self.whole_frames || self.rx_frame.is_some() {
             return data;
         }
@@ -123,11 +123,11 @@ impl Connection {
     /// Parses and returns the next event, or `None` when more bytes are
     /// needed (or the connection is closed).
     pub fn next_event(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
-        if let Some(failure) = self.deferred_failure.take() {
-            let (code, msg) = *failure;
-            return self.fail(code, msg);
-        }
         loop {
+            if let Some(failure) = self.deferred_failure.take() {
+                let (code, msg) = *failure;
+                return self.fail(code, msg);
+            }
             if matches!(self.state, State::Closed | State::RemoteClosing) {
                 return None;
             }
@@ -147,23 +147,8 @@ impl Connection {
                                 Err((code, msg)) => return self.fail(code, msg),
                             }
                         }
-                        KeptFrame::Piece(header, piece) => {
-                            if let Err((code, msg)) = self.start_frame(header) {
-                                return self.fail(code, msg);
-                            }
-                            // What the input buffer holds comes after it.
-                            let rest = if gatherable(self.whole_frames, self.rx_message.as_ref()) {
-                                self.gather_payload(&piece)
-                            } else {
-                                &piece
-                            };
-                            if !rest.is_empty() {
-                                let mut input =
-                                    BytesMut::with_capacity(rest.len() + self.in_buf.len());
-                                input.extend_from_slice(rest);
-                                input.extend_from_slice(&self.in_buf);
-                                self.in_buf = input;
-                            }
+                        KeptFrame::Piece(piece) => {
+                            self.start_kept_piece(&piece);
                             continue;
                         }
                     }

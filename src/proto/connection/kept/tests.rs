@@ -328,6 +328,11 @@ fn the_piece_of_a_frame_after_kept_ones_is_gathered_before_later_input() {
     let mut server = whole_server();
     let mut buf = read_buffer(&wire[..cut]);
     assert!(server.receive_owned(&mut buf, LEAD..LEAD + cut, 65_536));
+    assert!(
+        server.in_buf.is_empty(),
+        "the piece stays in the kept buffer"
+    );
+    assert_eq!(server.kept.len(), cut);
     // More input arrives before the kept frames are read out.
     server.receive_bytes(&wire[cut..cut + 500]);
     let mut events = drain(&mut server);
@@ -336,5 +341,33 @@ fn the_piece_of_a_frame_after_kept_ones_is_gathered_before_later_input() {
     events.extend(drain(&mut server));
     let want: Vec<_> = msgs.into_iter().map(|(_, d)| d).collect();
     assert!(binary_payloads(&events) == want);
+    assert_eq!(server.buffered_input(), 0);
+}
+
+#[test]
+fn a_piece_not_gathered_goes_in_as_input_ahead_of_later_input() {
+    let msgs: Vec<_> = (0..2).map(|i| (false, pattern(70_000, 30 + i))).collect();
+    let wire = wire_of(&msgs);
+    let cut = wire.len() / 2 + 2000;
+    let mut server = whole_server();
+    let mut buf = read_buffer(&wire[..cut]);
+    assert!(server.receive_owned(&mut buf, LEAD..LEAD + cut, 65_536));
+    server.receive_bytes(&wire[cut..cut + 700]);
+    // Without whole-frame mode the cut frame is not gathered: its piece
+    // is parsed as input, before the 700 bytes that followed it.
+    server.set_whole_frames(false);
+    let mut events = drain(&mut server);
+    server.receive_bytes(&wire[cut + 700..]);
+    events.extend(drain(&mut server));
+    let mut data: Vec<u8> = Vec::new();
+    for event in &events[1..] {
+        let Ok(Event::BytesMessage(m)) = event else {
+            panic!("{event:?}")
+        };
+        data.extend_from_slice(&m.data);
+    }
+    assert!(matches!(&events[0], Ok(Event::BytesMessage(m)) if m.data == msgs[0].1));
+    assert!(events.len() > 2, "reported in pieces, not gathered");
+    assert!(data == msgs[1].1);
     assert_eq!(server.buffered_input(), 0);
 }
