@@ -241,14 +241,14 @@ impl AsyncWrite for TcpStream {
 mod tests {
     use super::*;
 
-    /// Runs `yields` yields in which the read, when tried, finds bytes
-    /// as `found` says; returns how many were tried.
-    fn tries(lookahead: &mut Lookahead, yields: usize, found: bool) -> usize {
+    /// Runs `yields` yields in which the read, when tried at yield `i`,
+    /// finds bytes if `found(i)`; returns how many were tried.
+    fn tries(lookahead: &mut Lookahead, yields: usize, found: impl Fn(usize) -> bool) -> usize {
         (0..yields)
-            .filter(|_| {
+            .filter(|&i| {
                 let read = lookahead.should_read();
                 if read {
-                    lookahead.record(found);
+                    lookahead.record(found(i));
                 }
                 read
             })
@@ -259,45 +259,28 @@ mod tests {
     fn reads_that_keep_missing_are_tried_only_now_and_then() {
         let mut lookahead = Lookahead::new();
         let credit = usize::from(Lookahead::MAX_CREDIT);
-        assert_eq!(tries(&mut lookahead, credit, false), credit);
+        assert_eq!(tries(&mut lookahead, credit, |_| false), credit);
         // Credit spent: one try per PROBE_EVERY yields.
         let probe = usize::from(Lookahead::PROBE_EVERY);
-        assert_eq!(tries(&mut lookahead, 10 * probe, false), 10);
+        assert_eq!(tries(&mut lookahead, 10 * probe, |_| false), 10);
     }
 
     #[test]
     fn a_find_after_misses_brings_the_reads_back() {
         let mut lookahead = Lookahead::new();
-        tries(&mut lookahead, 100, false);
+        tries(&mut lookahead, 100, |_| false);
         // The next probe finds bytes: the reads after it are tried again.
         while !lookahead.should_read() {}
         lookahead.record(true);
-        assert_eq!(tries(&mut lookahead, 50, true), 50);
+        assert_eq!(tries(&mut lookahead, 50, |_| true), 50);
     }
 
     #[test]
     fn reads_are_kept_while_one_in_seven_find_bytes() {
         let mut lookahead = Lookahead::new();
-        let tried = (0..300)
-            .filter(|i| {
-                let read = lookahead.should_read();
-                if read {
-                    lookahead.record(i % 7 == 0);
-                }
-                read
-            })
-            .count();
-        assert_eq!(tried, 300);
+        assert_eq!(tries(&mut lookahead, 300, |i| i % 7 == 0), 300);
         // Fewer finds than that, and most reads are skipped.
-        let tried = (0..300)
-            .filter(|i| {
-                let read = lookahead.should_read();
-                if read {
-                    lookahead.record(i % 10 == 0);
-                }
-                read
-            })
-            .count();
+        let tried = tries(&mut lookahead, 300, |i| i % 10 == 0);
         assert!(tried < 150, "{tried}");
     }
 }
