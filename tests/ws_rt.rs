@@ -86,26 +86,23 @@ fn smol_reads_lose_nothing_between_ping_pong_and_bursts() {
                 }
             });
             let (mut ws, _) = wsproto::rt::smol::connect(&url).await.unwrap();
+            let numbered = |n: u32| Message::binary(n.to_be_bytes().to_vec());
             let mut sent = 0u32;
             for round in 0..6 {
                 for _ in 0..40 {
-                    ws.send(Message::binary(sent.to_be_bytes().to_vec()))
-                        .await
-                        .unwrap();
+                    ws.send(numbered(sent)).await.unwrap();
                     let echo = ws.recv().await.unwrap().unwrap();
-                    assert_eq!(echo, Message::binary(sent.to_be_bytes().to_vec()));
+                    assert_eq!(echo, numbered(sent));
                     sent += 1;
                 }
                 let burst = 1 + round * 7;
                 for i in 0..burst {
-                    SinkExt::feed(&mut ws, Message::binary((sent + i).to_be_bytes().to_vec()))
-                        .await
-                        .unwrap();
+                    ws.feed(numbered(sent + i)).await.unwrap();
                 }
-                SinkExt::flush(&mut ws).await.unwrap();
+                ws.flush().await.unwrap();
                 for _ in 0..burst {
                     let echo = ws.recv().await.unwrap().unwrap();
-                    assert_eq!(echo, Message::binary(sent.to_be_bytes().to_vec()));
+                    assert_eq!(echo, numbered(sent));
                     sent += 1;
                 }
             }
