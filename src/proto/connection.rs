@@ -86,6 +86,8 @@ pub struct Connection {
     /// frame straight from its input), to be reported by `next_event`;
     /// boxed, as every idle connection carries the field.
     deferred_failure: Option<Box<(CloseCode, String)>>,
+    /// What [`Connection::read_size_hint`] reports.
+    read_hint: usize,
 }
 
 impl Connection {
@@ -134,6 +136,7 @@ impl Connection {
             whole_frames: false,
             gathered: Gather::default(),
             deferred_failure: None,
+            read_hint: 0,
         }
     }
 
@@ -154,6 +157,23 @@ impl Connection {
     /// A frame is still bounded by [`Config::max_frame_size`].
     pub fn set_whole_frames(&mut self, whole: bool) {
         self.whole_frames = whole;
+    }
+
+    /// The bytes a transport's next read should ask for so that, if the
+    /// next frame is as large as the last data frame, it arrives whole in
+    /// one read (header and payload, nothing after): the last data frame's
+    /// size on the wire when its payload was at least 64 KiB and all of it
+    /// arrived, else 0 (read as usual).
+    ///
+    /// For transports that read into a buffer of their own and hand it over
+    /// with [`Self::receive_owned`]: a read that holds a large frame whole
+    /// is kept without a copy, and one that holds its start is kept as the
+    /// frame's buffer, so a stream of large messages is read one message
+    /// per read without copying any of it. Only frames that arrived in full
+    /// count, so a header's claim never sizes a read; cap it to what the
+    /// transport is willing to hold per read all the same.
+    pub fn read_size_hint(&self) -> usize {
+        self.read_hint
     }
 
     /// Which side of the connection this is.

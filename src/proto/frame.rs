@@ -210,6 +210,17 @@ impl FrameHeader {
         Ok(Some((header, pos)))
     }
 
+    /// How many bytes the header takes on the wire (what [`Self::encode`]
+    /// returns).
+    pub fn encoded_len(&self) -> usize {
+        let length = match self.payload_len {
+            0..=125 => 0,
+            126..=0xffff => 2,
+            _ => 8,
+        };
+        2 + length + if self.mask.is_some() { 4 } else { 0 }
+    }
+
     /// Encodes the header into `out` and returns how many bytes it used.
     /// Lengths use the shortest encoding, as RFC 6455 §5.2 requires.
     pub fn encode(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
@@ -257,6 +268,16 @@ mod tests {
         let mut buf = [0u8; MAX_HEADER_LEN];
         let n = h.encode(&mut buf);
         buf[..n].to_vec()
+    }
+
+    #[test]
+    fn encoded_len_is_what_encode_writes() {
+        for len in [0, 125, 126, 0xffff, 0x1_0000, u64::MAX >> 1] {
+            for mask in [None, Some([1, 2, 3, 4])] {
+                let h = header(true, OpCode::Binary, mask, len);
+                assert_eq!(h.encoded_len(), encoded(&h).len(), "{len} {mask:?}");
+            }
+        }
     }
 
     #[test]

@@ -32,6 +32,12 @@ const MAX_IOVECS: usize = 16;
 /// ping-pong; the kernel's copy into the colder buffer takes back part.)
 const DIRECT_READ_MIN: usize = 64 << 10;
 
+/// A read sized by `Connection::read_size_hint` asks for at most this
+/// many read buffers' worth (2 MiB by default). Past that, the one read
+/// of a large frame that goes through the read buffer is a small part of
+/// its cost, and a thread's read buffer stays bounded.
+const MAX_HINTED_READS: usize = 8;
+
 /// What an inbox entry costs beyond its payload, so that a flood of empty
 /// messages is bounded too.
 const INBOX_ENTRY_OVERHEAD: usize = 64;
@@ -189,13 +195,21 @@ where
             }
             Poll::Ready(Ok(n))
         } else {
-            poll_read_keepable(&mut self.io, cx, size, |buf, read, keep_from| {
-                if read.is_empty() {
-                    conn.receive_eof();
-                } else {
-                    conn.receive_owned(buf, read, keep_from);
-                }
-            })
+            // After a large frame, a read the size of the next one: held
+            // whole, or started, it is kept without a copy.
+            let hinted = conn.read_size_hint().min(MAX_HINTED_READS * size);
+            poll_read_keepable(
+                &mut self.io,
+                cx,
+                size.max(hinted),
+                |buf, read, keep_from| {
+                    if read.is_empty() {
+                        conn.receive_eof();
+                    } else {
+                        conn.receive_owned(buf, read, keep_from);
+                    }
+                },
+            )
         };
         let n = ready!(polled)?;
         if n == 0 {

@@ -5,6 +5,11 @@
 //! a server with many connections pays for one buffer per thread. (The rest
 //! of a large frame skips it: see `Connection::payload_buf`.)
 //!
+//! After a frame larger than the buffer, a read asks for that frame's size
+//! (`Connection::read_size_hint`), so that the next one like it comes in
+//! one read, kept whole or as the start of its own buffer; the thread's
+//! buffer goes back among the spares once reads are small again.
+//!
 //! A read that holds large whole frames may be kept by the engine instead
 //! (`Connection::receive_owned`), their payloads handed on without a copy;
 //! the thread then reads into a spare buffer, one that came back from an
@@ -75,6 +80,14 @@ where
     // A smaller buffer would not come back as a spare.
     let keepable = want >= recycle::MIN_RECYCLED;
     let read = |buf: &mut Vec<u8>, keepable: bool| -> Poll<io::Result<usize>> {
+        if keepable && buf.capacity() > 2 * want {
+            // Left from reads sized for large frames: a buffer this size
+            // would keep none of the frames a read of `size` can hold (see
+            // `KEEP_FRACTION`). It waits among the spares for the next
+            // large read.
+            let large = std::mem::replace(buf, replacement(want, false));
+            drop(recycle::freeze(large));
+        }
         if buf.len() < want {
             if buf.capacity() < want && keepable {
                 *buf = replacement(want, KEPT.replace(false));
@@ -159,6 +172,25 @@ mod tests {
     /// does: back to the thread's spares.
     fn spare_comes_back() {
         drop(recycle::freeze(vec![0; CAP]));
+    }
+
+    #[test]
+    fn a_read_buffer_left_large_goes_back_among_the_spares() {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let data = [7u8; 100];
+        let large = 4 * CAP;
+        let mut io: &[u8] = &data;
+        let read = poll_read_keepable(&mut io, &mut cx, large, |_, _, _| {});
+        assert!(matches!(read, Poll::Ready(Ok(100))));
+        let capacity = || READ_BUF.with(|b| b.borrow().capacity());
+        assert!(capacity() >= large);
+        let mut io: &[u8] = &data;
+        let read = poll_read_keepable(&mut io, &mut cx, CAP, |buf, read, _| {
+            assert_eq!(buf[read], data);
+        });
+        assert!(matches!(read, Poll::Ready(Ok(100))));
+        assert!((CAP..2 * CAP).contains(&capacity()), "{}", capacity());
+        assert!(recycle::has_waiting(large), "the large one is a spare");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::ops::Range;
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::Connection;
+use super::gather::Masking;
 use crate::proto::State;
 use crate::proto::frame::FrameHeader;
 use crate::proto::mask::apply_mask;
@@ -19,8 +20,13 @@ impl Connection {
     /// bytes each, the connection takes `buf` (leaving an empty `Vec` in
     /// its place), unmasks those frames where they lie, and reports their
     /// payloads as views of it; a data frame the read ends inside is then
-    /// gathered from it (copied once), not copied in as input first.
-    /// Returns whether it took `buf`.
+    /// gathered from it (copied once), not copied in as input first. A
+    /// read that starts with such a frame (of at least `keep_from` payload
+    /// bytes) and has room in `buf` for all of it is taken too, as that
+    /// frame's buffer: the rest of the frame is read in after it
+    /// ([`Self::payload_buf`]), and none of it is copied (size reads with
+    /// [`Self::read_size_hint`] to make this the usual case for a stream of
+    /// large messages). Returns whether it took `buf`.
     ///
     /// For transports that read into a buffer of their own (in whole-frame
     /// mode only, see [`Self::set_whole_frames`]; otherwise it copies like
@@ -59,9 +65,8 @@ impl Connection {
         let start = read.end - after_gathered.len();
         let end = start + unmask_whole_frames(&mut buf[start..read.end], keep_from);
         if end == start {
-            // Nothing to keep: the rest goes in as any input does.
-            self.receive_bytes(&buf[start..read.end]);
-            return false;
+            // No whole frame to keep; perhaps the start of a large one.
+            return self.receive_frame_start(buf, start..read.end, keep_from);
         }
         // What follows the kept frames is parsed after them, in order, not
         // started here (their headers are checked only as they are
@@ -79,6 +84,55 @@ impl Connection {
         kept.truncate(kept_end);
         kept.advance(start);
         self.kept = kept;
+        true
+    }
+
+    /// Receives `buf[data]`, which holds no whole frame to keep. If it is
+    /// the start of a data frame of at least `keep_from` payload bytes that
+    /// `buf` has room for in full, that frame is gathered in `buf` itself:
+    /// the connection takes `buf`, unmasks the piece where it lies, and the
+    /// rest of the frame is read in after it ([`Self::payload_buf`]), so
+    /// none of it is copied. Anything else goes in as any input does.
+    /// Returns whether it took `buf`.
+    fn receive_frame_start(
+        &mut self,
+        buf: &mut Vec<u8>,
+        data: Range<usize>,
+        keep_from: usize,
+    ) -> bool {
+        let start = match FrameHeader::decode(&buf[data.clone()]) {
+            Ok(Some((header, len))) if self.rx_frame.is_none() => {
+                let piece = data.start + len..data.end;
+                let room = buf.capacity() - piece.start;
+                let in_place = usize::try_from(header.payload_len)
+                    .is_ok_and(|p| p >= keep_from && p > piece.len() && p <= room);
+                (!header.opcode.is_control() && in_place).then_some((header, piece))
+            }
+            _ => None,
+        };
+        let Some((header, piece)) = start else {
+            self.receive_bytes(&buf[data]);
+            return false;
+        };
+        if let Err(failure) = self.start_frame(header) {
+            // Nothing came before it: `next_event` reports it first thing.
+            self.deferred_failure = Some(Box::new(failure));
+            return false;
+        }
+        if !self.begin_gathering() {
+            // Compressed text: inflated (and judged) piece by piece.
+            self.in_buf.extend_from_slice(&buf[piece]);
+            return false;
+        }
+        let masking = Masking {
+            key: header.mask,
+            offset: 0,
+        };
+        let n = piece.len();
+        self.gathered.adopt(std::mem::take(buf), piece, masking);
+        let frame = self.rx_frame.as_mut().expect("the frame was just started");
+        frame.consumed += n;
+        frame.remaining -= n as u64;
         true
     }
 

@@ -13,6 +13,7 @@ use crate::proto::events::{
 };
 use crate::proto::frame::{FrameHeader, OpCode};
 use crate::proto::mask::apply_mask;
+use crate::proto::recycle;
 use crate::proto::utf8::Utf8Stream;
 use crate::proto::{Role, State};
 use crate::trace::{ws_debug, ws_trace};
@@ -84,10 +85,7 @@ impl Connection {
         }
         let (payload, rest) = data.split_at(n);
         if self.gathered.is_empty() {
-            // This frame's first gathered bytes: text is judged from the
-            // message's state as the frame starts.
-            self.gathered
-                .begin((msg.opcode == OpCode::Text).then(|| msg.utf8.clone()));
+            self.gathered.begin(text_state(msg));
         }
         let still_to_come = usize::try_from(frame.remaining).unwrap_or(usize::MAX) - n;
         let masking = Masking {
@@ -98,6 +96,17 @@ impl Connection {
         frame.consumed += n;
         frame.remaining -= n as u64;
         rest
+    }
+
+    /// Readies the gathering of the data frame just started, if it is
+    /// gathered (see `gatherable`); returns whether it is.
+    pub(super) fn begin_gathering(&mut self) -> bool {
+        let msg = self.rx_message.as_ref();
+        if !gatherable(self.whole_frames, msg) {
+            return false;
+        }
+        self.gathered.begin(msg.and_then(text_state));
+        true
     }
 
     /// Reports that the peer closed its side of the transport. If the close
@@ -141,6 +150,7 @@ impl Connection {
                             if let Err((code, msg)) = self.check_header(&header) {
                                 return self.fail(code, msg);
                             }
+                            self.note_finished(&header);
                             match self.on_data(payload, true, header.fin, None) {
                                 Ok(Some(event)) => return Some(Ok(event)),
                                 Ok(None) => continue,
@@ -220,6 +230,7 @@ impl Connection {
             let frame_finished = self.rx_frame.as_ref().is_none_or(|f| f.remaining == 0);
             if frame_finished {
                 self.rx_frame = None;
+                self.note_finished(&header);
             }
             match self.on_data(chunk, frame_finished, header.fin, checked_utf8) {
                 Ok(Some(event)) => return Some(Ok(event)),
@@ -250,9 +261,18 @@ impl Connection {
         ))))
     }
 
+    /// Remembers the size of a data frame that arrived in full, for
+    /// [`Self::read_size_hint`].
+    fn note_finished(&mut self, header: &FrameHeader) {
+        self.read_hint = match usize::try_from(header.payload_len) {
+            Ok(len) if len >= recycle::MIN_RECYCLED => len + header.encoded_len(),
+            _ => 0,
+        };
+    }
+
     /// Starts reading the frame `header` announces, once it passes
     /// [`Self::check_header`].
-    fn start_frame(&mut self, header: FrameHeader) -> Result<(), (CloseCode, String)> {
+    pub(super) fn start_frame(&mut self, header: FrameHeader) -> Result<(), (CloseCode, String)> {
         self.check_header(&header)?;
         self.rx_frame = Some(RxFrame {
             header,
@@ -522,6 +542,12 @@ impl Connection {
 /// be asked while the frame is borrowed.)
 fn gatherable(whole_frames: bool, msg: Option<&RxMessage>) -> bool {
     whole_frames && msg.is_some_and(|m| m.opcode == OpCode::Binary || m.transformed_by == 0)
+}
+
+/// The state a text message's frame is judged from as its gathering
+/// starts: the message's UTF-8 state so far; `None` for binary.
+fn text_state(msg: &RxMessage) -> Option<Utf8Stream> {
+    (msg.opcode == OpCode::Text).then(|| msg.utf8.clone())
 }
 
 /// A reason that fits a close frame, cut at a character boundary.

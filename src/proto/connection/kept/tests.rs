@@ -18,10 +18,15 @@ fn whole_server() -> Connection {
 
 /// A read buffer holding `read` at `LEAD`, with junk around it.
 fn read_buffer(read: &[u8]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(LEAD + read.len() + 17);
+    read_buffer_with_room(read, 17)
+}
+
+/// As [`read_buffer`], with `room` bytes of junk after the read.
+fn read_buffer_with_room(read: &[u8], room: usize) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(LEAD + read.len() + room);
     buf.resize(LEAD, 0xa5);
     buf.extend_from_slice(read);
-    buf.extend_from_slice(&[0x5a; 17]);
+    buf.resize(LEAD + read.len() + room, 0x5a);
     buf
 }
 
@@ -31,6 +36,7 @@ fn feed_owned(
     server: &mut Connection,
     wire: &[u8],
     keep_from: usize,
+    room: usize,
     sizes: &mut impl FnMut() -> usize,
 ) -> (Parsed, usize) {
     let mut parsed = Parsed::default();
@@ -38,7 +44,7 @@ fn feed_owned(
     let mut rest = wire;
     while !rest.is_empty() {
         let n = sizes().clamp(1, rest.len());
-        let mut buf = read_buffer(&rest[..n]);
+        let mut buf = read_buffer_with_room(&rest[..n], room);
         if server.receive_owned(&mut buf, LEAD..LEAD + n, keep_from) {
             assert_eq!(buf.capacity(), 0, "a kept buffer is taken");
             kept += 1;
@@ -111,9 +117,17 @@ fn kept_reads_report_what_received_bytes_report() {
         let mut next = rng(seed);
         let max = [7usize, 1000, 70_000, 300_000, 600_000][seed as usize % 5];
         let keep_from = [0, 1, 126, 65_536][seed as usize % 4];
+        // Room for most frames after the read (but not after tiny reads,
+        // slow to fill): those a read starts are then gathered in its
+        // buffer.
+        let room = if max >= 1000 && seed % 2 == 0 {
+            300_000
+        } else {
+            17
+        };
         let mut sizes = || (next() as usize % max) + 1;
         let mut server = whole_server();
-        let (got, kept) = feed_owned(&mut server, &wire, keep_from, &mut sizes);
+        let (got, kept) = feed_owned(&mut server, &wire, keep_from, room, &mut sizes);
         assert_eq!(got.messages, want, "seed {seed}");
         assert_eq!(server.buffered_input(), 0, "seed {seed}");
         kept_reads += kept;
@@ -166,9 +180,9 @@ fn small_frames_first_or_a_control_frame_leave_the_read_to_be_copied() {
         assert!(matches!(&events[1], Ok(Event::BytesMessage(m)) if m.data == big));
     }
     // A read too short to hold a frame of `keep_from`, and a frame that
-    // is not whole, are copied too.
+    // is not whole and has no room in the buffer, are copied too.
     let wire = wire_of(&[(false, big.clone())]);
-    for (read, keep_from) in [(wire.len(), wire.len() + 1), (wire.len() - 1, 1)] {
+    for (read, keep_from) in [(wire.len(), wire.len() + 1), (wire.len() - 100, 1)] {
         let mut buf = read_buffer(&wire[..read]);
         let mut server = whole_server();
         assert!(!server.receive_owned(&mut buf, LEAD..LEAD + read, keep_from));
@@ -370,4 +384,75 @@ fn a_piece_not_gathered_goes_in_as_input_ahead_of_later_input() {
     assert!(events.len() > 2, "reported in pieces, not gathered");
     assert!(data == msgs[1].1);
     assert_eq!(server.buffered_input(), 0);
+}
+
+#[test]
+fn a_large_frame_a_read_starts_is_gathered_in_its_buffer() {
+    let data = pattern(200_000, 9);
+    let wire = wire_of(&[(false, data.clone()), (false, vec![3; 10])]);
+    let frame_len = wire.len() - 2 - 4 - 10;
+    let cut = 70_000;
+    let mut buf = read_buffer_with_room(&wire[..cut], frame_len - cut);
+    let span = buf.as_ptr_range();
+    let mut server = whole_server();
+    assert_eq!(server.read_size_hint(), 0);
+    assert!(server.receive_owned(&mut buf, LEAD..LEAD + cut, 65_536));
+    assert_eq!(buf.capacity(), 0, "taken");
+    // The header's claim alone sizes no read.
+    assert_eq!(server.read_size_hint(), 0);
+    assert!(drain(&mut server).is_empty());
+    // The rest is read straight in after the piece.
+    let mut at = cut;
+    while at < frame_len {
+        let mut room = server.payload_buf(1).expect("room for the rest");
+        assert!(span.contains(&room.as_ptr()));
+        let n = room.len().min(60_000);
+        room[..n].copy_from_slice(&wire[at..at + n]);
+        room.filled(n);
+        at += n;
+    }
+    server.receive_bytes(&wire[frame_len..]);
+    let events = drain(&mut server);
+    assert_eq!(binary_payloads(&events), [data, vec![3; 10]]);
+    let Ok(Event::BytesMessage(first)) = &events[0] else {
+        unreachable!()
+    };
+    assert!(span.contains(&first.data.as_ptr()), "no copy was made");
+    // The small frame after it resets the hint; the large one set it.
+    assert_eq!(server.read_size_hint(), 0);
+    let mut server = whole_server();
+    server.receive_bytes(&wire[..frame_len]);
+    assert_eq!(drain(&mut server).len(), 1);
+    assert_eq!(server.read_size_hint(), frame_len);
+}
+
+#[test]
+fn a_frame_gathered_in_its_read_buffer_is_checked_as_any_other() {
+    // Bad UTF-8 in the piece: 1007 once asked, nothing reported before.
+    let mut bad = "é".repeat(40_000).into_bytes();
+    bad[1000] = 0xff;
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client.send(TextMessage::new("é".repeat(40_000))).unwrap();
+    let mut wire = client.bytes_to_send().to_vec();
+    let (header, len) = FrameHeader::decode(&wire).unwrap().unwrap();
+    let mut payload = bad.clone();
+    apply_mask(&mut payload, header.mask.unwrap(), 0);
+    wire[len..].copy_from_slice(&payload);
+    let mut buf = read_buffer_with_room(&wire[..20_000], wire.len());
+    let mut server = whole_server();
+    assert!(server.receive_owned(&mut buf, LEAD..LEAD + 20_000, 1000));
+    assert_eq!(drain(&mut server), [Err(CloseCode::INVALID_PAYLOAD)]);
+    // A frame over the limit is refused before any of it is taken.
+    let mut server = Connection::with_config(
+        Role::Server,
+        crate::proto::Config {
+            max_frame_size: 70_000,
+            ..crate::proto::Config::default()
+        },
+    );
+    server.set_whole_frames(true);
+    let wire = wire_of(&[(false, pattern(80_000, 1))]);
+    let mut buf = read_buffer_with_room(&wire[..10_000], wire.len());
+    assert!(!server.receive_owned(&mut buf, LEAD..LEAD + 10_000, 1000));
+    assert_eq!(drain(&mut server), [Err(CloseCode::MESSAGE_TOO_BIG)]);
 }
