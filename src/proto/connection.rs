@@ -152,7 +152,8 @@ impl Connection {
     /// (holding at most five times what has arrived, so a header's claim
     /// alone never sizes an allocation), and never joined; the rest of it
     /// may be read straight into that buffer ([`Self::payload_buf`]),
-    /// skipping even that copy. Switched off in
+    /// skipping even that copy, and a read handed over with
+    /// [`Self::receive_owned`] may become that buffer, skipping the first. Switched off in
     /// the middle of a gathered frame, it finishes that frame first.
     /// A frame is still bounded by [`Config::max_frame_size`].
     pub fn set_whole_frames(&mut self, whole: bool) {

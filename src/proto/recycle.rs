@@ -1,7 +1,9 @@
 //! Large payload buffers, recycled per thread.
 //!
 //! A frame that does not arrive in one read is gathered into a buffer of its
-//! own, handed to the application as [`Bytes`]. Left to the allocator, every
+//! own (perhaps the read buffer it started in), handed to the application
+//! as [`Bytes`]; a read buffer kept for its frames, or swapped for one of
+//! another size, comes here too. Left to the allocator, every
 //! such message takes fresh memory and gives it back when dropped; glibc
 //! returns the top of its heap to the kernel once a few hundred KiB there
 //! are free, so the next message faults every page in again. At 300 KB

@@ -19,7 +19,9 @@ pub struct Config {
     pub write_buffer_high_water: usize,
     /// The size of each read from the socket (default 256 KiB). The read
     /// buffer is shared by the connections polled on a thread, so an idle
-    /// connection holds none.
+    /// connection holds none. After a data frame larger than this, a read
+    /// asks for that frame's size, up to 8 times this, so that the next
+    /// frame like it arrives in one read and is not copied.
     pub read_buffer_size: usize,
     /// Messages read ahead while the application only sends, so pings and
     /// closes are still answered; reading pauses once this many payload

@@ -197,7 +197,9 @@ where
         } else {
             // After a large frame, a read the size of the next one: held
             // whole, or started, it is kept without a copy.
-            let hinted = conn.read_size_hint().min(MAX_HINTED_READS * size);
+            let hinted = conn
+                .read_size_hint()
+                .min(size.saturating_mul(MAX_HINTED_READS));
             poll_read_keepable(
                 &mut self.io,
                 cx,

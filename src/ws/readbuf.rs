@@ -90,7 +90,10 @@ where
         }
         if buf.len() < want {
             if buf.capacity() < want && keepable {
-                *buf = replacement(want, KEPT.replace(false));
+                let small = std::mem::replace(buf, replacement(want, KEPT.replace(false)));
+                // One a read sized for a large frame outgrew: a spare for
+                // when reads are small again.
+                drop(recycle::freeze(small));
             }
             // Zeroes only what was never read into.
             buf.resize(want, 0);
@@ -191,6 +194,13 @@ mod tests {
         assert!(matches!(read, Poll::Ready(Ok(100))));
         assert!((CAP..2 * CAP).contains(&capacity()), "{}", capacity());
         assert!(recycle::has_waiting(large), "the large one is a spare");
+        // And back: the large one returns, the small one waits.
+        let mut io: &[u8] = &data;
+        let read = poll_read_keepable(&mut io, &mut cx, large, |_, _, _| {});
+        assert!(matches!(read, Poll::Ready(Ok(100))));
+        assert!(capacity() >= large);
+        assert!(!recycle::has_waiting(large), "taken back");
+        assert!(recycle::has_waiting(CAP), "the small one is a spare");
     }
 
     #[test]

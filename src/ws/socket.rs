@@ -85,8 +85,8 @@ where
     /// upgraded by an HTTP server, with the frame engine `conn`.
     pub fn from_connection(io: S, mut conn: Connection, mut config: Config) -> WebSocket<S> {
         // Messages are joined here anyway: let the engine gather each frame
-        // (copied once, unmasked on the way) rather than hand it over in
-        // pieces.
+        // (copied at most once, unmasked on the way) rather than hand it
+        // over in pieces.
         conn.set_whole_frames(true);
         // The offers were negotiated into `conn`; keeping them costs every
         // connection memory for the rest of its life.

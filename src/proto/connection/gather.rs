@@ -27,7 +27,9 @@ const CHUNK: usize = 16 << 10;
 ///
 /// The payload starts `head` bytes into the buffer, on a cache line
 /// boundary, because the rest of a large frame is read straight into it and
-/// where a read lands decides how fast the kernel copies (`proto::align`).
+/// where a read lands decides how fast the kernel copies (`proto::align`);
+/// in a read buffer adopted as the frame's ([`Gather::adopt`]) it starts
+/// where the read put it, after the frame's header.
 #[derive(Debug, Default)]
 pub(super) struct Gather {
     buf: Vec<u8>,

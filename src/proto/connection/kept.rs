@@ -1,5 +1,6 @@
 //! Keeping a read buffer that holds large whole frames, so that their
-//! payloads reach the application as views of it instead of copies.
+//! payloads reach the application as views of it instead of copies, or
+//! that starts a large frame, as that frame's own buffer.
 
 use std::ops::Range;
 
@@ -104,8 +105,10 @@ impl Connection {
             Ok(Some((header, len))) if self.rx_frame.is_none() => {
                 let piece = data.start + len..data.end;
                 let room = buf.capacity() - piece.start;
-                let in_place = usize::try_from(header.payload_len)
-                    .is_ok_and(|p| p >= keep_from && p > piece.len() && p <= room);
+                // A read holding the header alone gathers nothing here.
+                let in_place = !piece.is_empty()
+                    && usize::try_from(header.payload_len)
+                        .is_ok_and(|p| p >= keep_from && p > piece.len() && p <= room);
                 (!header.opcode.is_control() && in_place).then_some((header, piece))
             }
             _ => None,

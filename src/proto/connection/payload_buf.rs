@@ -17,7 +17,9 @@ impl Connection {
     /// least `at_least` of its payload bytes are still to come: pass the size of your own read buffer, so that
     /// frames it holds at once (and the headers after them) still come in
     /// one read. The room never runs past the frame's end, and grows with
-    /// what has arrived, as gathering does, not with the header's claim.
+    /// what has arrived, as gathering does, not with the header's claim
+    /// (a frame gathered in the read buffer it started in has room for all
+    /// of its rest from the start: see [`Self::receive_owned`]).
     ///
     /// Read into it, then call [`PayloadBuf::filled`] with the count read;
     /// dropping it unfilled receives nothing.

@@ -31,16 +31,17 @@ fn read_buffer_with_room(read: &[u8], room: usize) -> Vec<u8> {
 }
 
 /// Feeds `wire` in reads of the given sizes through `receive_owned`;
-/// returns what was reported and how many reads were kept.
+/// returns what was reported and how many reads were kept (and of those,
+/// how many as the buffer of the frame they start).
 fn feed_owned(
     server: &mut Connection,
     wire: &[u8],
     keep_from: usize,
     room: usize,
     sizes: &mut impl FnMut() -> usize,
-) -> (Parsed, usize) {
+) -> (Parsed, usize, usize) {
     let mut parsed = Parsed::default();
-    let mut kept = 0;
+    let (mut kept, mut adopted) = (0, 0);
     let mut rest = wire;
     while !rest.is_empty() {
         let n = sizes().clamp(1, rest.len());
@@ -48,6 +49,10 @@ fn feed_owned(
         if server.receive_owned(&mut buf, LEAD..LEAD + n, keep_from) {
             assert_eq!(buf.capacity(), 0, "a kept buffer is taken");
             kept += 1;
+            if server.kept.is_empty() {
+                assert!(!server.gathered.is_empty(), "taken for nothing");
+                adopted += 1;
+            }
         } else {
             assert_eq!(
                 &buf[LEAD..LEAD + n],
@@ -58,7 +63,7 @@ fn feed_owned(
         rest = &rest[n..];
         parsed.collect(server);
     }
-    (parsed, kept)
+    (parsed, kept, adopted)
 }
 
 /// A client's wire for the given messages (binary unless text).
@@ -112,7 +117,7 @@ fn binary_payloads(events: &[Result<Event, CloseCode>]) -> Vec<Vec<u8>> {
 #[test]
 fn kept_reads_report_what_received_bytes_report() {
     let (wire, want) = client_wire();
-    let mut kept_reads = 0;
+    let (mut kept_reads, mut adopted_reads) = (0, 0);
     for seed in 1..60u64 {
         let mut next = rng(seed);
         let max = [7usize, 1000, 70_000, 300_000, 600_000][seed as usize % 5];
@@ -120,19 +125,72 @@ fn kept_reads_report_what_received_bytes_report() {
         // Room for most frames after the read (but not after tiny reads,
         // slow to fill): those a read starts are then gathered in its
         // buffer.
-        let room = if max >= 1000 && seed % 2 == 0 {
+        let room = if max >= 1000 && seed % 3 == 0 {
             300_000
         } else {
             17
         };
         let mut sizes = || (next() as usize % max) + 1;
         let mut server = whole_server();
-        let (got, kept) = feed_owned(&mut server, &wire, keep_from, room, &mut sizes);
+        let (got, kept, adopted) = feed_owned(&mut server, &wire, keep_from, room, &mut sizes);
         assert_eq!(got.messages, want, "seed {seed}");
         assert_eq!(server.buffered_input(), 0, "seed {seed}");
-        kept_reads += kept;
+        assert_eq!(
+            server.gathered.capacity(),
+            0,
+            "seed {seed}: a buffer is held"
+        );
+        kept_reads += kept - adopted;
+        adopted_reads += adopted;
     }
     assert!(kept_reads > 20, "{kept_reads}");
+    // Random cuts seldom fall where a frame starts: the test below.
+    assert!(adopted_reads < kept_reads, "{adopted_reads}");
+}
+
+/// Where each frame of `wire` ends.
+fn frame_ends(wire: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut at = 0;
+    while at < wire.len() {
+        let (header, len) = FrameHeader::decode(&wire[at..]).unwrap().unwrap();
+        at += len + header.payload_len as usize;
+        ends.push(at);
+    }
+    ends
+}
+
+#[test]
+fn reads_that_start_frames_report_what_received_bytes_report() {
+    // Reads cut where frames start, as reads sized by `read_size_hint`
+    // are: each frame comes as a random first piece and then its rest.
+    let (wire, want) = client_wire();
+    let ends = frame_ends(&wire);
+    let mut adopted_reads = 0;
+    for seed in 1..40u64 {
+        let mut next = rng(seed);
+        let keep_from = [0, 1, 126, 65_536][seed as usize % 4];
+        let mut cuts = Vec::new();
+        let mut start = 0;
+        for &end in &ends {
+            let first = 1 + next() as usize % (end - start);
+            cuts.extend([first, end - start - first].into_iter().filter(|&n| n > 0));
+            start = end;
+        }
+        let mut cuts = cuts.into_iter();
+        let mut sizes = || cuts.next().expect("a read per cut");
+        let mut server = whole_server();
+        let (got, _, adopted) = feed_owned(&mut server, &wire, keep_from, 300_000, &mut sizes);
+        assert_eq!(got.messages, want, "seed {seed}");
+        assert_eq!(server.buffered_input(), 0, "seed {seed}");
+        assert_eq!(
+            server.gathered.capacity(),
+            0,
+            "seed {seed}: a buffer is held"
+        );
+        adopted_reads += adopted;
+    }
+    assert!(adopted_reads > 20, "{adopted_reads}");
 }
 
 #[test]
@@ -455,4 +513,43 @@ fn a_frame_gathered_in_its_read_buffer_is_checked_as_any_other() {
     let mut buf = read_buffer_with_room(&wire[..10_000], wire.len());
     assert!(!server.receive_owned(&mut buf, LEAD..LEAD + 10_000, 1000));
     assert_eq!(drain(&mut server), [Err(CloseCode::MESSAGE_TOO_BIG)]);
+}
+
+#[test]
+fn compressed_text_a_read_starts_goes_in_as_input() {
+    use crate::proto::extensions::permessage_deflate::{DeflateConfig, PerMessageDeflate};
+    use crate::proto::extensions::{Extension, ExtensionParams};
+    let offer = ExtensionParams {
+        name: "permessage-deflate".into(),
+        params: vec![],
+    };
+    let mut server_ext = PerMessageDeflate::new(DeflateConfig::default());
+    let response = server_ext.accept(&offer).expect("accepted");
+    let mut client_ext = PerMessageDeflate::new(DeflateConfig::default());
+    client_ext.finalize(&response).unwrap();
+    let mut client = Connection::new(Role::Client, vec![Box::new(client_ext)]);
+    let mut next = rng(7);
+    let text: String = (0..200_000)
+        .map(|_| char::from(b'a' + (next() % 26) as u8))
+        .collect();
+    client.send(TextMessage::new(text.clone())).unwrap();
+    let wire = client.bytes_to_send().to_vec();
+    assert!(wire.len() > 50_000, "{}", wire.len());
+    let mut server = Connection::new(Role::Server, vec![Box::new(server_ext)]);
+    server.set_whole_frames(true);
+    let mut buf = read_buffer_with_room(&wire[..20_000], wire.len());
+    assert!(!server.receive_owned(&mut buf, LEAD..LEAD + 20_000, 1000));
+    let mut got = String::new();
+    let mut take = |server: &mut Connection| {
+        for event in drain(server) {
+            let Ok(Event::TextMessage(m)) = event else {
+                panic!("{event:?}")
+            };
+            got.push_str(&m.data);
+        }
+    };
+    take(&mut server);
+    server.receive_bytes(&wire[20_000..]);
+    take(&mut server);
+    assert!(got == text, "{} of {} bytes", got.len(), text.len());
 }
