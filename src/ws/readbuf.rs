@@ -80,21 +80,15 @@ where
     // A smaller buffer would not come back as a spare.
     let keepable = want >= recycle::MIN_RECYCLED;
     let read = |buf: &mut Vec<u8>, keepable: bool| -> Poll<io::Result<usize>> {
-        if keepable && buf.capacity() > 2 * want {
-            // Left from reads sized for large frames: a buffer this size
-            // would keep none of the frames a read of `size` can hold (see
-            // `KEEP_FRACTION`). It waits among the spares for the next
-            // large read.
-            let large = std::mem::replace(buf, replacement(want, false));
-            drop(recycle::freeze(large));
+        // Too small for this read, or left from reads sized for larger
+        // frames and so large that it would keep none of the frames this
+        // read can hold (see `KEEP_FRACTION`): swapped for one that fits,
+        // the old one waiting among the spares for reads of its size.
+        if keepable && (buf.capacity() < want || buf.capacity() > 2 * want) {
+            let old = std::mem::replace(buf, replacement(want, KEPT.replace(false)));
+            drop(recycle::freeze(old));
         }
         if buf.len() < want {
-            if buf.capacity() < want && keepable {
-                let small = std::mem::replace(buf, replacement(want, KEPT.replace(false)));
-                // One a read sized for a large frame outgrew: a spare for
-                // when reads are small again.
-                drop(recycle::freeze(small));
-            }
             // Zeroes only what was never read into.
             buf.resize(want, 0);
         }

@@ -2,8 +2,6 @@
 //! does not arrive in one read: its payload so far (unmasked), and for text
 //! the UTF-8 verdict on it, judged as the bytes come.
 
-use std::ops::Range;
-
 use bytes::{Buf, Bytes};
 
 use crate::proto::align::{ALIGN_SLACK, to_aligned};
@@ -73,17 +71,14 @@ impl Gather {
         self.invalid = false;
     }
 
-    /// Gathers the frame in `buf` itself, whose `piece` holds its first
-    /// payload bytes as read (masked): they are unmasked and judged where
-    /// they lie, and the rest is gathered after them. (The payload then
-    /// starts wherever the read put it, not on a cache line.)
-    pub(super) fn adopt(&mut self, buf: Vec<u8>, piece: Range<usize>, masking: Masking) {
+    /// Gathers the frame in `buf` itself, its payload starting at `head`:
+    /// the bytes read there are then committed ([`Gather::commit`]) as if
+    /// read into the room, and the rest is gathered after them.
+    pub(super) fn adopt(&mut self, buf: Vec<u8>, head: usize) {
         debug_assert!(self.is_empty(), "a frame is being gathered already");
-        debug_assert!(piece.end <= buf.len(), "the piece was read into the buffer");
         self.buf = buf;
-        self.head = piece.start;
+        self.head = head;
         self.filled = 0;
-        self.commit(piece.len(), masking);
     }
 
     /// Whether the gathered text held invalid UTF-8.

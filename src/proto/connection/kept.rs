@@ -7,7 +7,6 @@ use std::ops::Range;
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::Connection;
-use super::gather::Masking;
 use crate::proto::State;
 use crate::proto::frame::FrameHeader;
 use crate::proto::mask::apply_mask;
@@ -102,14 +101,13 @@ impl Connection {
         keep_from: usize,
     ) -> bool {
         let start = match FrameHeader::decode(&buf[data.clone()]) {
-            Ok(Some((header, len))) if self.rx_frame.is_none() => {
+            Ok(Some((header, len))) if self.rx_frame.is_none() && !header.opcode.is_control() => {
                 let piece = data.start + len..data.end;
                 let room = buf.capacity() - piece.start;
-                // A read holding the header alone gathers nothing here.
-                let in_place = !piece.is_empty()
-                    && usize::try_from(header.payload_len)
-                        .is_ok_and(|p| p >= keep_from && p > piece.len() && p <= room);
-                (!header.opcode.is_control() && in_place).then_some((header, piece))
+                // (A read holding the header alone gathers nothing here.)
+                let in_place = usize::try_from(header.payload_len)
+                    .is_ok_and(|p| p >= keep_from && p > piece.len() && p <= room);
+                (in_place && !piece.is_empty()).then_some((header, piece))
             }
             _ => None,
         };
@@ -117,9 +115,7 @@ impl Connection {
             self.receive_bytes(&buf[data]);
             return false;
         };
-        if let Err(failure) = self.start_frame(header) {
-            // Nothing came before it: `next_event` reports it first thing.
-            self.deferred_failure = Some(Box::new(failure));
+        if !self.start_first_frame(header) {
             return false;
         }
         if !self.begin_gathering() {
@@ -127,15 +123,9 @@ impl Connection {
             self.in_buf.extend_from_slice(&buf[piece]);
             return false;
         }
-        let masking = Masking {
-            key: header.mask,
-            offset: 0,
-        };
-        let n = piece.len();
-        self.gathered.adopt(std::mem::take(buf), piece, masking);
-        let frame = self.rx_frame.as_mut().expect("the frame was just started");
-        frame.consumed += n;
-        frame.remaining -= n as u64;
+        self.gathered.adopt(std::mem::take(buf), piece.start);
+        // The piece counts as if read into the frame's room.
+        self.commit_gathered(piece.len());
         true
     }
 

@@ -40,6 +40,23 @@ impl Connection {
         let len = self.gathered.prepare_room(remaining);
         Some(PayloadBuf { conn: self, len })
     }
+
+    /// Counts the `n` bytes read into the room after the gathered payload
+    /// as the frame's next ones: unmasked, judged, and taken off what the
+    /// frame still owes.
+    pub(super) fn commit_gathered(&mut self, n: usize) {
+        let frame = self
+            .rx_frame
+            .as_mut()
+            .expect("payload is gathered only inside a frame");
+        let masking = Masking {
+            key: frame.header.mask,
+            offset: frame.consumed,
+        };
+        frame.consumed += n;
+        frame.remaining -= n as u64;
+        self.gathered.commit(n, masking);
+    }
 }
 
 /// Room for payload bytes of the frame being gathered, from
@@ -66,21 +83,9 @@ impl PayloadBuf<'_> {
             "{n} bytes filled into a payload buffer of {}",
             self.len
         );
-        if n == 0 {
-            return;
+        if n > 0 {
+            self.conn.commit_gathered(n);
         }
-        let frame = self
-            .conn
-            .rx_frame
-            .as_mut()
-            .expect("a payload buffer is offered only inside a frame");
-        let masking = Masking {
-            key: frame.header.mask,
-            offset: frame.consumed,
-        };
-        frame.consumed += n;
-        frame.remaining -= n as u64;
-        self.conn.gathered.commit(n, masking);
     }
 }
 

@@ -56,9 +56,7 @@ impl Connection {
             // Incomplete, or bad: `next_event` decodes it again and fails.
             return data;
         };
-        if let Err(failure) = self.start_frame(header) {
-            // Nothing came before it: `next_event` reports it first thing.
-            self.deferred_failure = Some(Box::new(failure));
+        if !self.start_first_frame(header) {
             return &[];
         }
         let payload = &data[len..];
@@ -71,6 +69,19 @@ impl Connection {
             return payload;
         }
         self.gather_payload(payload)
+    }
+
+    /// Starts the frame that begins a read with nothing before it; a bad
+    /// header is kept for `next_event` to report first thing. Returns
+    /// whether the frame started.
+    pub(super) fn start_first_frame(&mut self, header: FrameHeader) -> bool {
+        match self.start_frame(header) {
+            Ok(()) => true,
+            Err(failure) => {
+                self.deferred_failure = Some(Box::new(failure));
+                false
+            }
+        }
     }
 
     /// Copies (and unmasks) the part of `data` that belongs to the frame
@@ -272,7 +283,7 @@ impl Connection {
 
     /// Starts reading the frame `header` announces, once it passes
     /// [`Self::check_header`].
-    pub(super) fn start_frame(&mut self, header: FrameHeader) -> Result<(), (CloseCode, String)> {
+    fn start_frame(&mut self, header: FrameHeader) -> Result<(), (CloseCode, String)> {
         self.check_header(&header)?;
         self.rx_frame = Some(RxFrame {
             header,

@@ -1,6 +1,6 @@
 //! Unit tests of [`Connection::receive_owned`].
 
-use super::super::tests::{Parsed, client_wire, rng};
+use super::super::tests::{Parsed, Reported, client_wire, rng};
 use super::*;
 use crate::proto::close::CloseCode;
 use crate::proto::error::Answer;
@@ -66,6 +66,17 @@ fn feed_owned(
     (parsed, kept, adopted)
 }
 
+/// Asserts that `server` reported `want` and holds nothing after.
+fn assert_all_reported(server: &Connection, got: &Parsed, want: &[Reported], seed: u64) {
+    assert_eq!(got.messages, want, "seed {seed}");
+    assert_eq!(server.buffered_input(), 0, "seed {seed}");
+    assert_eq!(
+        server.gathered.capacity(),
+        0,
+        "seed {seed}: a buffer is held"
+    );
+}
+
 /// A client's wire for the given messages (binary unless text).
 fn wire_of(messages: &[(bool, Vec<u8>)]) -> Vec<u8> {
     let mut client = Connection::new(Role::Client, Vec::new());
@@ -117,35 +128,18 @@ fn binary_payloads(events: &[Result<Event, CloseCode>]) -> Vec<Vec<u8>> {
 #[test]
 fn kept_reads_report_what_received_bytes_report() {
     let (wire, want) = client_wire();
-    let (mut kept_reads, mut adopted_reads) = (0, 0);
+    let mut kept_reads = 0;
     for seed in 1..60u64 {
         let mut next = rng(seed);
         let max = [7usize, 1000, 70_000, 300_000, 600_000][seed as usize % 5];
         let keep_from = [0, 1, 126, 65_536][seed as usize % 4];
-        // Room for most frames after the read (but not after tiny reads,
-        // slow to fill): those a read starts are then gathered in its
-        // buffer.
-        let room = if max >= 1000 && seed % 3 == 0 {
-            300_000
-        } else {
-            17
-        };
         let mut sizes = || (next() as usize % max) + 1;
         let mut server = whole_server();
-        let (got, kept, adopted) = feed_owned(&mut server, &wire, keep_from, room, &mut sizes);
-        assert_eq!(got.messages, want, "seed {seed}");
-        assert_eq!(server.buffered_input(), 0, "seed {seed}");
-        assert_eq!(
-            server.gathered.capacity(),
-            0,
-            "seed {seed}: a buffer is held"
-        );
-        kept_reads += kept - adopted;
-        adopted_reads += adopted;
+        let (got, kept, _) = feed_owned(&mut server, &wire, keep_from, 17, &mut sizes);
+        assert_all_reported(&server, &got, &want, seed);
+        kept_reads += kept;
     }
     assert!(kept_reads > 20, "{kept_reads}");
-    // Random cuts seldom fall where a frame starts: the test below.
-    assert!(adopted_reads < kept_reads, "{adopted_reads}");
 }
 
 /// Where each frame of `wire` ends.
@@ -181,13 +175,7 @@ fn reads_that_start_frames_report_what_received_bytes_report() {
         let mut sizes = || cuts.next().expect("a read per cut");
         let mut server = whole_server();
         let (got, _, adopted) = feed_owned(&mut server, &wire, keep_from, 300_000, &mut sizes);
-        assert_eq!(got.messages, want, "seed {seed}");
-        assert_eq!(server.buffered_input(), 0, "seed {seed}");
-        assert_eq!(
-            server.gathered.capacity(),
-            0,
-            "seed {seed}: a buffer is held"
-        );
+        assert_all_reported(&server, &got, &want, seed);
         adopted_reads += adopted;
     }
     assert!(adopted_reads > 20, "{adopted_reads}");
