@@ -29,8 +29,12 @@ use wsproto::proto::{
 
 const RSV1: u8 = 0x40;
 
+/// The extension as configured on both sides. The probes below send random
+/// data, which the default stops compressing after two tries
+/// (`skip_incompressible`); they are about the negotiated parameters, so
+/// every message is compressed here.
 fn deflate() -> DeflateConfig {
-    DeflateConfig::default()
+    DeflateConfig::default().skip_incompressible(false)
 }
 
 fn cfg(d: Option<DeflateConfig>) -> Config {

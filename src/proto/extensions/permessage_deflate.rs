@@ -16,6 +16,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 use super::{Extension, ExtensionError, ExtensionParams};
 use crate::proto::close::CloseCode;
 use crate::proto::frame::{OpCode, Rsv};
+use payoff::Payoff;
 
 /// The extension's registered name.
 pub const NAME: &str = "permessage-deflate";
@@ -57,6 +58,13 @@ pub struct DeflateConfig {
     /// one the bare parameter says we can honour any limit). Server: ask a
     /// client that offered the parameter to use at most this window.
     pub client_max_window_bits: Option<u8>,
+    /// After a few messages in a row that compression shrank by less than
+    /// 1/16, send messages uncompressed for a while (8 messages, doubling
+    /// up to 1024 while trials still do not pay), so random, encrypted or
+    /// already compressed payloads do not pay the compressor's CPU for
+    /// nothing. Default on; off compresses every message of at least
+    /// `min_size`.
+    pub skip_incompressible: bool,
 }
 
 impl Default for DeflateConfig {
@@ -68,6 +76,7 @@ impl Default for DeflateConfig {
             client_no_context_takeover: false,
             server_max_window_bits: None,
             client_max_window_bits: None,
+            skip_incompressible: true,
         }
     }
 }
@@ -108,6 +117,12 @@ impl DeflateConfig {
         self.client_max_window_bits = bits.map(|b| b.clamp(8, MAX_WINDOW_BITS));
         self
     }
+
+    /// Sets `skip_incompressible` (see the field).
+    pub fn skip_incompressible(mut self, on: bool) -> DeflateConfig {
+        self.skip_incompressible = on;
+        self
+    }
 }
 
 /// What negotiation settled for one connection.
@@ -144,6 +159,8 @@ pub struct PerMessageDeflate {
     inbound_stream_ended: bool,
     /// Compressed bytes received for the inbound message so far.
     inbound_len: usize,
+    /// Whether compressing has paid lately (see `skip_incompressible`).
+    payoff: Payoff,
 }
 
 impl PerMessageDeflate {
@@ -156,6 +173,7 @@ impl PerMessageDeflate {
             decompressor: None,
             inbound_stream_ended: false,
             inbound_len: 0,
+            payoff: Payoff::new(),
         }
     }
 
@@ -187,6 +205,7 @@ impl PerMessageDeflate {
             }
             out.reserve(out.capacity().max(256));
         }
+        self.payoff.record(data.len(), out.len());
         if message_finished {
             if out.ends_with(&TAIL) {
                 out.truncate(out.len() - TAIL.len());
@@ -482,6 +501,9 @@ impl Extension for PerMessageDeflate {
         if agreed.own_window_bits < MIN_COMPRESS_WINDOW_BITS || first.len() < self.config.min_size {
             return Rsv::NONE;
         }
+        if self.config.skip_incompressible && !self.payoff.should_compress() {
+            return Rsv::NONE;
+        }
         Rsv::RSV1
     }
 
@@ -494,5 +516,6 @@ impl Extension for PerMessageDeflate {
     }
 }
 
+mod payoff;
 #[cfg(test)]
 mod tests;

@@ -224,6 +224,71 @@ fn fragmented_messages_round_trip() {
     assert_eq!(out, pieces.concat().as_bytes());
 }
 
+/// `len` bytes no compressor can shrink (xorshift output).
+fn incompressible(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
+}
+
+/// Sends `data` from `sender` to `receiver` as one message, compressed or
+/// not as the sender decides; returns whether it was compressed.
+fn send(sender: &mut PerMessageDeflate, receiver: &mut PerMessageDeflate, data: &[u8]) -> bool {
+    let rsv = sender.begin_outbound(OpCode::Binary, data);
+    let inflate = receiver.begin_inbound(OpCode::Binary, rsv).unwrap();
+    assert_eq!(inflate, rsv == Rsv::RSV1);
+    if rsv == Rsv::NONE {
+        return false;
+    }
+    let wire = sender.encode(Bytes::copy_from_slice(data), true);
+    let back = receiver.decode(wire, true, 1 << 20).unwrap();
+    assert_eq!(back, data);
+    true
+}
+
+#[test]
+fn incompressible_messages_go_uncompressed_after_two_tries() {
+    // Context takeover on both sides: the messages sent as they are must
+    // leave the two windows in step, or the text after them would not
+    // inflate to what was sent.
+    let (mut client, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
+    let text = "the quick brown fox jumps over the lazy dog ".repeat(40);
+    assert!(send(&mut client, &mut server, text.as_bytes()));
+    let sent: Vec<bool> = (0..12)
+        .map(|i| send(&mut client, &mut server, &incompressible(4096, i + 1)))
+        .collect();
+    assert_eq!(&sent[..2], [true, true], "tried twice");
+    assert!(
+        sent[2..10].iter().all(|&c| !c),
+        "then sent as they are: {sent:?}"
+    );
+    assert!(sent[10], "then tried again: {sent:?}");
+    assert!(!sent[11], "which did not pay either: {sent:?}");
+    // Text again: after the run of 16 the trial pays, and compression
+    // goes on (referring back to the first text, in both windows).
+    let mut compressed = 0;
+    for _ in 0..20 {
+        compressed += usize::from(send(&mut client, &mut server, text.as_bytes()));
+    }
+    assert!(compressed >= 4, "compression resumed: {compressed} of 20");
+    assert!(send(&mut client, &mut server, text.as_bytes()));
+}
+
+#[test]
+fn without_skipping_every_message_is_compressed() {
+    let config = DeflateConfig::default().skip_incompressible(false);
+    let (mut client, mut server) = pair(config, "permessage-deflate");
+    for i in 0..20 {
+        assert!(send(&mut server, &mut client, &incompressible(4096, i + 1)));
+    }
+}
+
 #[test]
 fn small_messages_and_8_bit_windows_go_uncompressed() {
     let (mut client, _) = pair(DeflateConfig::default(), "permessage-deflate");
