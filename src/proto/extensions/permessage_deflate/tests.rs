@@ -212,6 +212,29 @@ fn round_trips_with_and_without_context_takeover() {
 }
 
 #[test]
+fn the_inflater_is_freed_between_messages_only_when_the_peer_resets() {
+    for (offer, freed) in [
+        ("permessage-deflate", false),
+        ("permessage-deflate; client_no_context_takeover", true),
+    ] {
+        let config = DeflateConfig::default().client_no_context_takeover(freed);
+        let (mut client, mut server) = pair(config, offer);
+        let text = "a message the server inflates ".repeat(30);
+        for _ in 0..3 {
+            assert!(send(&mut client, &mut server, text.as_bytes()));
+            assert_eq!(server.decompressor.is_none(), freed, "{offer}");
+        }
+        // Fragmented: kept until the message ends.
+        let wire = client.encode(Bytes::from(text.clone()), false);
+        server.decode(wire, false, 1 << 20).unwrap();
+        assert!(server.decompressor.is_some());
+        let wire = client.encode(Bytes::from(text.clone()), true);
+        server.decode(wire, true, 1 << 20).unwrap();
+        assert_eq!(server.decompressor.is_none(), freed, "{offer}");
+    }
+}
+
+#[test]
 fn fragmented_messages_round_trip() {
     let (mut client, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
     let pieces = ["first piece, ", "second piece, ", "and the last one"];
