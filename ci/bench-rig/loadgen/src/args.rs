@@ -31,6 +31,8 @@ pub struct Args {
     /// Read every payload into memory, as a real client would, instead of
     /// letting the kernel discard large ones unread.
     pub read_payloads: bool,
+    /// Offer permessage-deflate (messages are still sent uncompressed).
+    pub deflate: bool,
     /// Send each message in frames of at most this many payload bytes
     /// (0: one frame).
     pub fragment: usize,
@@ -47,13 +49,16 @@ pub const USAGE: &str = "\
 usage: loadgen --url ws://HOST:PORT/PATH [--conns N] [--size BYTES]
                [--mode pingpong|pipelined|idle] [--inflight N]
                [--warmup SECS] [--duration SECS] [--text] [--read-payloads]
-               [--fragment BYTES]
+               [--fragment BYTES] [--deflate]
                [--hold SECS] [--server-pid PID [--cpus LIST]]
 
 pingpong/pipelined print one line after the measured window:
   msgs_per_sec=... msgs=... secs=... loadgen_cpu=... [server_cpu=... [others_cpu=...]]
 Echoes of 16 KiB or more are read header first and their payloads dropped
 in the kernel (recv with MSG_TRUNC) unless --read-payloads is given.
+--deflate offers permessage-deflate and, where the server accepts it,
+takes compressed echoes (their length unchecked, never inflated); what the
+loadgen sends stays uncompressed, as RFC 7692 allows.
 (CPU use in cores: others_cpu is what the CPUs in --cpus spent on other
 processes, or lost to the hypervisor.)
 idle opens the connections, prints `ready conns=N`, then holds them until
@@ -73,6 +78,7 @@ impl Args {
             duration: Duration::from_secs(5),
             text: false,
             read_payloads: false,
+            deflate: false,
             fragment: 0,
             hold: None,
             server_pid: None,
@@ -86,6 +92,10 @@ impl Args {
             }
             if flag == "--read-payloads" {
                 args.read_payloads = true;
+                continue;
+            }
+            if flag == "--deflate" {
+                args.deflate = true;
                 continue;
             }
             if flag == "-h" || flag == "--help" {

@@ -88,6 +88,10 @@ pub struct Parser {
     message_opcode: u8,
     /// The payload of a close frame, as far as it has been read.
     close: Vec<u8>,
+    /// permessage-deflate was negotiated: RSV1 may mark a compressed message.
+    compressed_ok: bool,
+    /// The message being received is compressed (its length is not checked).
+    message_compressed: bool,
 }
 
 impl Parser {
@@ -106,7 +110,15 @@ impl Parser {
             message_len: 0,
             message_opcode: 0,
             close: Vec::new(),
+            compressed_ok: false,
+            message_compressed: false,
         }
+    }
+
+    /// Takes compressed echoes (permessage-deflate was negotiated).
+    pub fn allow_compressed(mut self) -> Parser {
+        self.compressed_ok = true;
+        self
     }
 
     /// Consumes `data`, returning how many echoes it completed.
@@ -177,9 +189,10 @@ impl Parser {
     /// Decodes a complete header.
     fn start_frame(&mut self) -> io::Result<()> {
         let [b0, b1] = [self.head[0], self.head[1]];
-        if b0 & 0x70 != 0 {
+        let rsv1_allowed = self.compressed_ok && matches!(b0 & 0x0f, OP_TEXT | OP_BINARY);
+        if b0 & 0x70 != 0 && !(rsv1_allowed && b0 & 0x70 == 0x40) {
             return Err(bad(format!(
-                "RSV bits set in {b0:#04x} (no extension was negotiated)"
+                "RSV bits set in {b0:#04x} (not allowed by what was negotiated)"
             )));
         }
         if b1 & 0x80 != 0 {
@@ -203,6 +216,7 @@ impl Parser {
             OP_TEXT | OP_BINARY => {
                 self.message_opcode = self.opcode;
                 self.message_len = self.skip;
+                self.message_compressed = b0 & 0x40 != 0;
             }
             _ => {}
         }
@@ -222,8 +236,8 @@ impl Parser {
                 None => "the server closed the connection (no close code)".to_owned(),
             })),
             OP_CONTINUATION | OP_TEXT | OP_BINARY if self.fin => {
-                if self.message_opcode != self.expect_opcode || self.message_len != self.expect_len
-                {
+                let len_ok = self.message_compressed || self.message_len == self.expect_len;
+                if self.message_opcode != self.expect_opcode || !len_ok {
                     return Err(bad(format!(
                         "echo has opcode {} and {} bytes; sent opcode {} and {} bytes",
                         self.message_opcode, self.message_len, self.expect_opcode, self.expect_len
@@ -326,6 +340,31 @@ mod tests {
         assert!(
             Parser::new(10, false, true)
                 .feed(&server_frame(true, OP_CLOSE, 2))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn takes_compressed_echoes_only_when_deflate_was_negotiated() {
+        // A compressed echo: RSV1 on its first frame, a length of its own.
+        let mut compressed = server_frame(true, OP_BINARY, 40);
+        compressed[0] |= 0x40;
+        assert!(Parser::new(100, false, true).feed(&compressed).is_err());
+        let mut parser = Parser::new(100, false, true).allow_compressed();
+        assert_eq!(parser.feed(&compressed).unwrap(), 1);
+        // An uncompressed echo is still checked, and RSV1 on a control
+        // frame or RSV2 are still refused.
+        assert!(parser.feed(&server_frame(true, OP_BINARY, 99)).is_err());
+        let mut parser = Parser::new(100, false, true).allow_compressed();
+        let mut ping = server_frame(true, 0x9, 3);
+        ping[0] |= 0x40;
+        assert!(parser.feed(&ping).is_err());
+        let mut rsv2 = server_frame(true, OP_BINARY, 40);
+        rsv2[0] |= 0x20;
+        assert!(
+            Parser::new(100, false, true)
+                .allow_compressed()
+                .feed(&rsv2)
                 .is_err()
         );
     }

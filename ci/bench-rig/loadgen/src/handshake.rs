@@ -1,4 +1,5 @@
-//! The client side of the opening handshake (RFC 6455 §4.1), no extensions.
+//! The client side of the opening handshake (RFC 6455 §4.1), offering
+//! permessage-deflate (RFC 7692) or no extension at all.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -10,9 +11,18 @@ use tokio::net::TcpStream;
 /// The longest response head accepted.
 const MAX_HEAD: usize = 8 << 10;
 
-/// Connects to `host`, upgrades to WebSocket on `path` and checks the
-/// response. Returns the stream and any bytes read past the response head.
-pub async fn connect(host: &str, path: &str) -> io::Result<(TcpStream, Vec<u8>)> {
+/// A connection after its handshake.
+pub struct Connected {
+    pub stream: TcpStream,
+    /// Bytes read past the response head.
+    pub early: Vec<u8>,
+    /// The server accepted permessage-deflate.
+    pub deflate: bool,
+}
+
+/// Connects to `host`, upgrades to WebSocket on `path` (offering
+/// permessage-deflate if `deflate`) and checks the response.
+pub async fn connect(host: &str, path: &str, deflate: bool) -> io::Result<Connected> {
     let mut stream = TcpStream::connect(host).await?;
     stream.set_nodelay(true)?;
     let mut nonce = [0u8; 16];
@@ -20,7 +30,12 @@ pub async fn connect(host: &str, path: &str) -> io::Result<(TcpStream, Vec<u8>)>
     let key = STANDARD.encode(nonce);
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n",
+        offer = if deflate {
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+        } else {
+            ""
+        }
     );
     stream.write_all(request.as_bytes()).await?;
 
@@ -36,13 +51,19 @@ pub async fn connect(host: &str, path: &str) -> io::Result<(TcpStream, Vec<u8>)>
             return Err(bad("connection closed during the handshake"));
         }
     };
-    check_response(&buf[..head_len], &key)?;
-    Ok((stream, buf.split_off(head_len)))
+    let deflate = check_response(&buf[..head_len], &key, deflate)?;
+    let early = buf.split_off(head_len);
+    Ok(Connected {
+        stream,
+        early,
+        deflate,
+    })
 }
 
 /// Checks for `101` and the right `Sec-WebSocket-Accept`, and that no
-/// extension was accepted (none was offered).
-fn check_response(head: &[u8], key: &str) -> io::Result<()> {
+/// extension was accepted but permessage-deflate when `offered`; returns
+/// whether it was.
+fn check_response(head: &[u8], key: &str, offered: bool) -> io::Result<bool> {
     let head = std::str::from_utf8(head).map_err(|_| bad("response head is not UTF-8"))?;
     let mut lines = head.split("\r\n");
     let status = lines.next().unwrap_or_default();
@@ -56,6 +77,7 @@ fn check_response(head: &[u8], key: &str) -> io::Result<()> {
             .finalize(),
     );
     let mut accepted = false;
+    let mut deflate = false;
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
@@ -69,13 +91,17 @@ fn check_response(head: &[u8], key: &str) -> io::Result<()> {
             }
             accepted = true;
         } else if name.eq_ignore_ascii_case("sec-websocket-extensions") {
-            return Err(bad(&format!("unrequested extension accepted: {value}")));
+            let name = value.split(';').next().unwrap_or_default().trim();
+            if !offered || name != "permessage-deflate" || deflate {
+                return Err(bad(&format!("unrequested extension accepted: {value}")));
+            }
+            deflate = true;
         }
     }
     if !accepted {
         return Err(bad("no Sec-WebSocket-Accept"));
     }
-    Ok(())
+    Ok(deflate)
 }
 
 fn bad(msg: &str) -> io::Error {

@@ -18,7 +18,6 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use args::{Args, Mode, USAGE};
@@ -62,9 +61,12 @@ async fn run(args: Args) -> io::Result<()> {
     }
     let (frames, frame_len) = frame::build(args.size, args.text, args.fragment, args.window());
     let frames: &'static [u8] = frames.leak();
-    for (i, (stream, early)) in conns.into_iter().enumerate() {
-        let parser = frame::Parser::new(args.size, args.text, !args.read_payloads);
-        let driver = Driver::new(stream, frames, frame_len, parser, &early)?;
+    for (i, conn) in conns.into_iter().enumerate() {
+        let mut parser = frame::Parser::new(args.size, args.text, !args.read_payloads);
+        if conn.deflate {
+            parser = parser.allow_compressed();
+        }
+        let driver = Driver::new(conn.stream, frames, frame_len, parser, &conn.early)?;
         tokio::spawn(async move {
             if let Err(e) = driver.await {
                 // One connection failing spoils the figure: stop at once.
@@ -132,14 +134,14 @@ impl Snapshot {
 }
 
 /// Opens `args.conns` connections, `CONNECT_BATCH` handshakes at a time.
-async fn connect_all(args: &Args) -> io::Result<Vec<(TcpStream, Vec<u8>)>> {
+async fn connect_all(args: &Args) -> io::Result<Vec<handshake::Connected>> {
     let mut conns = Vec::with_capacity(args.conns);
     while conns.len() < args.conns {
         let mut batch = JoinSet::new();
         for _ in conns.len()..args.conns.min(conns.len() + CONNECT_BATCH) {
-            let (host, path) = (args.host.clone(), args.path.clone());
+            let (host, path, deflate) = (args.host.clone(), args.path.clone(), args.deflate);
             batch.spawn(async move {
-                let connect = handshake::connect(&host, &path);
+                let connect = handshake::connect(&host, &path, deflate);
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, connect).await {
                     Ok(connected) => connected,
                     Err(_) => Err(io::Error::new(
@@ -159,7 +161,7 @@ async fn connect_all(args: &Args) -> io::Result<Vec<(TcpStream, Vec<u8>)>> {
 
 /// Idle mode: says `ready`, then keeps the connections open, without
 /// traffic, for `--hold` or until stdin closes.
-async fn hold(args: &Args, conns: &[(TcpStream, Vec<u8>)]) -> io::Result<()> {
+async fn hold(args: &Args, conns: &[handshake::Connected]) -> io::Result<()> {
     println!("ready conns={}", conns.len());
     io::stdout().flush()?;
     match args.hold {
