@@ -28,6 +28,8 @@ pub struct Args {
     pub duration: Duration,
     /// Send text messages (ASCII payload) instead of binary.
     pub text: bool,
+    /// Binary payloads of random bytes rather than a repeating pattern.
+    pub random: bool,
     /// Read every payload into memory, as a real client would, instead of
     /// letting the kernel discard large ones unread.
     pub read_payloads: bool,
@@ -49,7 +51,7 @@ pub const USAGE: &str = "\
 usage: loadgen --url ws://HOST:PORT/PATH [--conns N] [--size BYTES]
                [--mode pingpong|pipelined|idle] [--inflight N]
                [--warmup SECS] [--duration SECS] [--text] [--read-payloads]
-               [--fragment BYTES] [--deflate]
+               [--fragment BYTES] [--deflate] [--random]
                [--hold SECS] [--server-pid PID [--cpus LIST]]
 
 pingpong/pipelined print one line after the measured window:
@@ -58,7 +60,8 @@ Echoes of 16 KiB or more are read header first and their payloads dropped
 in the kernel (recv with MSG_TRUNC) unless --read-payloads is given.
 --deflate offers permessage-deflate and, where the server accepts it,
 takes compressed echoes (their length unchecked, never inflated); what the
-loadgen sends stays uncompressed, as RFC 7692 allows.
+loadgen sends stays uncompressed, as RFC 7692 allows. Binary payloads
+repeat a 251-byte pattern, or are random bytes with --random.
 (CPU use in cores: others_cpu is what the CPUs in --cpus spent on other
 processes, or lost to the hypervisor.)
 idle opens the connections, prints `ready conns=N`, then holds them until
@@ -77,6 +80,7 @@ impl Args {
             warmup: Duration::from_secs(1),
             duration: Duration::from_secs(5),
             text: false,
+            random: false,
             read_payloads: false,
             deflate: false,
             fragment: 0,
@@ -88,6 +92,10 @@ impl Args {
         while let Some(flag) = it.next() {
             if flag == "--text" {
                 args.text = true;
+                continue;
+            }
+            if flag == "--random" {
+                args.random = true;
                 continue;
             }
             if flag == "--read-payloads" {

@@ -17,17 +17,33 @@ const OP_TEXT: u8 = 0x1;
 const OP_BINARY: u8 = 0x2;
 const OP_CLOSE: u8 = 0x8;
 
+/// What a message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// Text: ASCII letters.
+    Text,
+    /// Binary: a byte pattern (repeating every 251 bytes; compressible).
+    Pattern,
+    /// Binary: random bytes (xorshift; incompressible).
+    Random,
+}
+
 /// `copies` back-to-back copies of one masked client message carrying
-/// `size` payload bytes (ASCII for text, a byte pattern for binary), in
-/// frames of at most `fragment` payload bytes each (one frame if 0).
-/// Returns the buffer and the length of one message.
-pub fn build(size: usize, text: bool, fragment: usize, copies: usize) -> (Vec<u8>, usize) {
+/// `size` payload bytes of `payload`, in frames of at most `fragment`
+/// payload bytes each (one frame if 0). Returns the buffer and the length
+/// of one message.
+pub fn build(size: usize, payload: Payload, fragment: usize, copies: usize) -> (Vec<u8>, usize) {
+    let text = payload == Payload::Text;
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let payload: Vec<u8> = (0..size)
-        .map(|i| {
-            if text {
-                b'a' + (i % 26) as u8
-            } else {
-                (i * 31 % 251) as u8
+        .map(|i| match payload {
+            Payload::Text => b'a' + (i % 26) as u8,
+            Payload::Pattern => (i * 31 % 251) as u8,
+            Payload::Random => {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
             }
         })
         .collect();
@@ -261,7 +277,7 @@ mod tests {
 
     /// An unmasked server frame.
     fn server_frame(fin: bool, opcode: u8, len: usize) -> Vec<u8> {
-        let (mut frame, _) = build(len, false, 0, 1);
+        let (mut frame, _) = build(len, Payload::Pattern, 0, 1);
         frame[0] = if fin { 0x80 } else { 0 } | opcode;
         frame[1] &= 0x7f;
         let mask_at = frame.len() - len - 4;
@@ -289,7 +305,7 @@ mod tests {
 
     #[test]
     fn builds_fragmented_messages() {
-        let (message, len) = build(300, false, 128, 1);
+        let (message, len) = build(300, Payload::Pattern, 128, 1);
         assert_eq!(len, message.len());
         // 128 + 128 + 44 payload bytes, each frame with a 4-byte length
         // header (or 2) and a mask.
@@ -371,7 +387,7 @@ mod tests {
 
     #[test]
     fn builds_masked_frames() {
-        let (frames, len) = build(200, true, 0, 3);
+        let (frames, len) = build(200, Payload::Text, 0, 3);
         assert_eq!(len, 200 + 8);
         assert_eq!(frames.len(), 3 * len);
         assert_eq!(&frames[..4], &[0x81, 0x80 | 126, 0, 200]);

@@ -59,7 +59,12 @@ async fn run(args: Args) -> io::Result<()> {
     if args.mode == Mode::Idle {
         return hold(&args, &conns).await;
     }
-    let (frames, frame_len) = frame::build(args.size, args.text, args.fragment, args.window());
+    let payload = match (args.text, args.random) {
+        (true, _) => frame::Payload::Text,
+        (false, false) => frame::Payload::Pattern,
+        (false, true) => frame::Payload::Random,
+    };
+    let (frames, frame_len) = frame::build(args.size, payload, args.fragment, args.window());
     let frames: &'static [u8] = frames.leak();
     for (i, conn) in conns.into_iter().enumerate() {
         let mut parser = frame::Parser::new(args.size, args.text, !args.read_payloads);
