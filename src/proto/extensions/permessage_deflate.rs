@@ -210,7 +210,7 @@ impl PerMessageDeflate {
             }
             out.reserve(out.capacity().max(256));
         }
-        self.payoff.record(data.len(), out.len());
+        self.payoff.record(data.len(), out.len(), message_finished);
         if message_finished {
             if out.ends_with(&TAIL) {
                 out.truncate(out.len() - TAIL.len());

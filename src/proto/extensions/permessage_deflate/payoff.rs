@@ -22,11 +22,11 @@ const FIRST_SKIP: u16 = 8;
 /// The longest run of messages sent as they are between two trials.
 const MAX_SKIP: u16 = 1024;
 
-/// Pieces shorter than this say little about the data (a sync flush's few
-/// bytes dominate them) and are not counted either way.
+/// Messages shorter than this say little about the data (a sync flush's
+/// few bytes dominate them) and are not counted either way.
 const MIN_JUDGED: usize = 64;
 
-/// A compressed piece pays when it comes out shorter than this many
+/// A compressed message pays when it comes out shorter than this many
 /// sixteenths of its input (it saves at least 1/16).
 const PAYING_SIXTEENTHS: usize = 15;
 
@@ -40,6 +40,10 @@ pub(super) struct Payoff {
     skip_left: u16,
     /// The length of the next run of messages sent as they are.
     next_skip: u16,
+    /// Bytes in and out of the compressor for the message being sent so
+    /// far: a message is judged once, however many pieces it is sent in.
+    message_in: usize,
+    message_out: usize,
 }
 
 impl Payoff {
@@ -49,6 +53,8 @@ impl Payoff {
             misses: 0,
             skip_left: 0,
             next_skip: FIRST_SKIP,
+            message_in: 0,
+            message_out: 0,
         }
     }
 
@@ -62,8 +68,16 @@ impl Payoff {
         true
     }
 
-    /// A piece of `input` bytes was compressed to `output` bytes.
-    pub(super) fn record(&mut self, input: usize, output: usize) {
+    /// A piece of `input` bytes was compressed to `output` bytes; the
+    /// message is judged at its last piece.
+    pub(super) fn record(&mut self, input: usize, output: usize, message_finished: bool) {
+        self.message_in = self.message_in.saturating_add(input);
+        self.message_out = self.message_out.saturating_add(output);
+        if !message_finished {
+            return;
+        }
+        let input = std::mem::take(&mut self.message_in);
+        let output = std::mem::take(&mut self.message_out);
         if input < MIN_JUDGED {
             return;
         }
@@ -98,17 +112,17 @@ mod tests {
         let mut p = Payoff::new();
         for _ in 0..100 {
             assert!(p.should_compress());
-            p.record(1000, 300);
+            p.record(1000, 300, true);
         }
     }
 
     #[test]
     fn one_miss_does_not_stop_it() {
         let mut p = Payoff::new();
-        p.record(1000, 1010);
+        p.record(1000, 1010, true);
         assert!(p.should_compress());
-        p.record(1000, 300);
-        p.record(1000, 1010);
+        p.record(1000, 300, true);
+        p.record(1000, 1010, true);
         assert!(
             p.should_compress(),
             "the hit between cleared the first miss"
@@ -118,43 +132,63 @@ mod tests {
     #[test]
     fn misses_in_a_row_skip_runs_that_grow_until_a_trial_pays() {
         let mut p = Payoff::new();
-        p.record(1000, 1010);
-        p.record(1000, 1010);
+        p.record(1000, 1010, true);
+        p.record(1000, 1010, true);
         assert_eq!(skipped(&mut p), FIRST_SKIP as usize);
         // The trial does not pay: a run twice as long.
-        p.record(1000, 1010);
+        p.record(1000, 1010, true);
         assert_eq!(skipped(&mut p), 2 * FIRST_SKIP as usize);
         for _ in 0..20 {
-            p.record(1000, 1010);
+            p.record(1000, 1010, true);
             let run = skipped(&mut p);
             assert!(run <= MAX_SKIP as usize);
         }
         assert_eq!(skipped(&mut p), 0, "the trial is due");
-        p.record(1000, 1010);
+        p.record(1000, 1010, true);
         assert_eq!(skipped(&mut p), MAX_SKIP as usize, "capped");
         // A trial that pays starts over.
-        p.record(1000, 500);
+        p.record(1000, 500, true);
         assert_eq!(p, Payoff::new());
     }
 
     #[test]
     fn a_saving_under_a_sixteenth_is_a_miss() {
         let mut p = Payoff::new();
-        p.record(1600, 1500); // 15/16 exactly: not under it
-        p.record(1600, 1500);
+        p.record(1600, 1500, true); // 15/16 exactly: not under it
+        p.record(1600, 1500, true);
         assert_eq!(skipped(&mut p), FIRST_SKIP as usize);
         let mut p = Payoff::new();
-        p.record(1600, 1499);
-        p.record(1600, 1499);
+        p.record(1600, 1499, true);
+        p.record(1600, 1499, true);
         assert_eq!(skipped(&mut p), 0);
     }
 
     #[test]
-    fn small_pieces_are_not_judged() {
+    fn small_messages_are_not_judged() {
         let mut p = Payoff::new();
         for _ in 0..10 {
-            p.record(MIN_JUDGED - 1, MIN_JUDGED + 5);
+            p.record(MIN_JUDGED - 1, MIN_JUDGED + 5, true);
         }
         assert_eq!(p, Payoff::new());
+    }
+
+    #[test]
+    fn a_message_in_many_pieces_is_judged_once() {
+        let mut p = Payoff::new();
+        // Twenty pieces that do not shrink: one miss, not a run of them.
+        for i in 0..20 {
+            p.record(1000, 1010, i == 19);
+        }
+        assert_eq!(skipped(&mut p), 0, "one miss only");
+        p.record(1000, 1010, true);
+        assert_eq!(skipped(&mut p), FIRST_SKIP as usize, "the second miss");
+        // Small pieces that add up to a judged message count together.
+        let mut p = Payoff::new();
+        for _ in 0..2 {
+            for i in 0..4 {
+                p.record(MIN_JUDGED / 2, MIN_JUDGED, i == 3);
+            }
+        }
+        assert_eq!(skipped(&mut p), FIRST_SKIP as usize);
     }
 }
