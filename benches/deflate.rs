@@ -4,7 +4,10 @@
 //! DEFLATE work, which is what the backend choice was weighed against.
 //! And 64 KiB of random bytes, which do not shrink: what each message costs
 //! when every one is compressed (`skip_incompressible(false)`) and when
-//! the extension stops trying (the default).
+//! the extension stops trying (the default). And what the zlib state the
+//! extension keeps per connection costs: setting up a compressor or an
+//! inflater against resetting one, and the memory each holds after a
+//! message (RSS over 1,000 of them, printed; Linux only).
 //!
 //! ```text
 //! cargo bench --bench deflate
@@ -14,6 +17,7 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use wsproto::proto::extensions::ExtensionParams;
 use wsproto::proto::frame::{OpCode, Rsv};
 use wsproto::{DeflateConfig, PerMessageDeflate, proto::Extension};
@@ -143,5 +147,78 @@ fn deflate(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, deflate, incompressible);
+/// The process's resident set, in bytes (0 where /proc is missing).
+fn rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// A compressor as the extension makes one (raw deflate, level 1, 15
+/// window bits).
+fn compressor() -> Compress {
+    Compress::new_with_window_bits(Compression::new(1), false, 15)
+}
+
+/// Compresses `data` with a sync flush, as each message is.
+fn compress(c: &mut Compress, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 64);
+    c.compress_vec(data, &mut out, FlushCompress::Sync)
+        .expect("compresses");
+    out
+}
+
+/// The zlib state kept per connection: made afresh or reset per message,
+/// and its memory after one message.
+fn state(c: &mut Criterion) {
+    let data = text(1 << 10);
+    let mut group = c.benchmark_group("deflate/state");
+    group.bench_function("new compressor + 1 KiB", |b| {
+        b.iter(|| black_box(compress(&mut compressor(), &data)))
+    });
+    let mut kept = compressor();
+    group.bench_function("reset compressor + 1 KiB", |b| {
+        b.iter(|| {
+            kept.reset();
+            black_box(compress(&mut kept, &data))
+        })
+    });
+    group.bench_function("new inflater", |b| {
+        b.iter(|| black_box(Decompress::new_with_window_bits(false, 15)))
+    });
+    group.finish();
+
+    let n = 1000;
+    let before = rss();
+    let compressors: Vec<Compress> = (0..n)
+        .map(|_| {
+            let mut c = compressor();
+            compress(&mut c, &data);
+            c
+        })
+        .collect();
+    let per_compressor = rss().saturating_sub(before) / n;
+    let wire = compress(&mut compressor(), &data);
+    let before = rss();
+    let inflaters: Vec<Decompress> = (0..n)
+        .map(|_| {
+            let mut d = Decompress::new_with_window_bits(false, 15);
+            let mut out = Vec::with_capacity(2 * data.len());
+            d.decompress_vec(&wire, &mut out, FlushDecompress::Sync)
+                .expect("inflates");
+            d
+        })
+        .collect();
+    let per_inflater = rss().saturating_sub(before) / n;
+    println!(
+        "deflate/state memory after a 1 KiB message: compressor {per_compressor} B, \
+         inflater {per_inflater} B (RSS over {n} of each)"
+    );
+    drop((compressors, inflaters));
+}
+
+criterion_group!(benches, deflate, incompressible, state);
 criterion_main!(benches);

@@ -42,6 +42,19 @@ pub use extensions::{Extension, ExtensionParams};
 pub use upgrade::{AcceptedUpgrade, ClientUpgrade, ServerUpgrade, UpgradeError};
 pub use ws_connection::WsConnection;
 
+/// A deterministic xorshift stream, for tests that need varied input
+/// (split points, incompressible bytes) reproducibly.
+#[cfg(test)]
+pub(crate) fn rng(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed | 1;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 /// Which end of the connection this is. Clients mask what they send and
 /// start the handshake; servers answer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

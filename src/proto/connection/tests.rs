@@ -24,16 +24,7 @@ fn parsed_input_leaves_no_buffer_behind() {
     assert_eq!(client.out.len(), 0);
 }
 
-/// A deterministic xorshift stream for split points.
-pub(super) fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut state = seed | 1;
-    move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    }
-}
+pub(super) use crate::proto::rng;
 
 /// Feeds `wire` in the given piece sizes and joins each message's
 /// pieces: (text?, payload) per message, pings as (None, payload), and
