@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::frame::Payload;
+
 /// What the load generator does with its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -26,10 +28,9 @@ pub struct Args {
     pub inflight: usize,
     pub warmup: Duration,
     pub duration: Duration,
-    /// Send text messages (ASCII payload) instead of binary.
-    pub text: bool,
-    /// Binary payloads of random bytes rather than a repeating pattern.
-    pub random: bool,
+    /// What each message carries: `--text` for text, `--random` for
+    /// random binary bytes, else a binary byte pattern.
+    pub payload: Payload,
     /// Read every payload into memory, as a real client would, instead of
     /// letting the kernel discard large ones unread.
     pub read_payloads: bool,
@@ -79,8 +80,7 @@ impl Args {
             inflight: 8,
             warmup: Duration::from_secs(1),
             duration: Duration::from_secs(5),
-            text: false,
-            random: false,
+            payload: Payload::Pattern,
             read_payloads: false,
             deflate: false,
             fragment: 0,
@@ -90,12 +90,15 @@ impl Args {
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
-            if flag == "--text" {
-                args.text = true;
-                continue;
-            }
-            if flag == "--random" {
-                args.random = true;
+            if flag == "--text" || flag == "--random" {
+                if args.payload != Payload::Pattern {
+                    return Err("--text and --random exclude each other".to_owned());
+                }
+                args.payload = if flag == "--text" {
+                    Payload::Text
+                } else {
+                    Payload::Random
+                };
                 continue;
             }
             if flag == "--read-payloads" {

@@ -59,15 +59,11 @@ async fn run(args: Args) -> io::Result<()> {
     if args.mode == Mode::Idle {
         return hold(&args, &conns).await;
     }
-    let payload = match (args.text, args.random) {
-        (true, _) => frame::Payload::Text,
-        (false, false) => frame::Payload::Pattern,
-        (false, true) => frame::Payload::Random,
-    };
-    let (frames, frame_len) = frame::build(args.size, payload, args.fragment, args.window());
+    let (frames, frame_len) = frame::build(args.size, args.payload, args.fragment, args.window());
     let frames: &'static [u8] = frames.leak();
     for (i, conn) in conns.into_iter().enumerate() {
-        let mut parser = frame::Parser::new(args.size, args.text, !args.read_payloads);
+        let text = args.payload == frame::Payload::Text;
+        let mut parser = frame::Parser::new(args.size, text, !args.read_payloads);
         if conn.deflate {
             parser = parser.allow_compressed();
         }
