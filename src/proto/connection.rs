@@ -191,6 +191,25 @@ impl Connection {
     pub fn config(&self) -> &Config {
         &self.config
     }
+
+    /// Frees what only a busy connection needs; call it when the connection
+    /// has gone quiet. Today that is permessage-deflate's compressor (about
+    /// 310 KiB once a message was compressed), of which only its window is
+    /// kept (up to 32 KiB, none with `server_no_context_takeover` on our
+    /// side) to rebuild it from at the next compressed message. What the
+    /// peer receives does not change. A no-op in the middle of an outbound
+    /// message. The async layer calls it by itself
+    /// (`ws::Config::release_idle_after`).
+    pub fn release_idle_memory(&mut self) {
+        for extension in &mut self.config.extensions {
+            extension.release_idle_memory();
+        }
+    }
+
+    /// Whether [`Self::release_idle_memory`] would free anything now.
+    pub fn holds_idle_memory(&self) -> bool {
+        self.config.extensions.iter().any(|e| e.holds_idle_memory())
+    }
 }
 
 /// The iterator returned by `events()`: each item is parsed on demand from

@@ -466,6 +466,19 @@ impl WsConnection {
         }
     }
 
+    /// Frees what only a busy connection needs, once it is open: see
+    /// [`Connection::release_idle_memory`].
+    pub fn release_idle_memory(&mut self) {
+        if let Phase::Open(conn) = &mut self.phase {
+            conn.release_idle_memory();
+        }
+    }
+
+    /// Whether [`Self::release_idle_memory`] would free anything now.
+    pub fn holds_idle_memory(&self) -> bool {
+        matches!(&self.phase, Phase::Open(conn) if conn.holds_idle_memory())
+    }
+
     /// How many bytes wait to be sent (excluding an owed automatic pong).
     pub fn buffered_output(&self) -> usize {
         match &self.phase {

@@ -40,6 +40,13 @@ pub struct Config {
     /// shims' `connect` this covers dialing and the TLS handshake too; for
     /// `accept_tls`, the TLS handshake and then the WebSocket handshake each.
     pub handshake_timeout: Duration,
+    /// After this long without a message sent, free what only a busy
+    /// connection needs (`Connection::release_idle_memory`): today the
+    /// permessage-deflate compressor, about 310 KiB, rebuilt from its kept
+    /// window at the next compressed message (default 5 s; `None` keeps
+    /// it). Checked while the stream is being read: a connection whose
+    /// messages are never asked for keeps it.
+    pub release_idle_after: Option<Duration>,
 }
 
 impl Default for Config {
@@ -53,6 +60,7 @@ impl Default for Config {
             keepalive_timeout: Duration::from_secs(20),
             close_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(10),
+            release_idle_after: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -107,6 +115,13 @@ impl Config {
     /// Sets the opening handshake timeout.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Config {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a connection sends nothing before it frees its idle
+    /// memory (`None`: never; see the field).
+    pub fn release_idle_after(mut self, after: Option<Duration>) -> Config {
+        self.release_idle_after = after;
         self
     }
 }

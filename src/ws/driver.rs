@@ -116,10 +116,54 @@ impl KeepAlive {
     }
 }
 
+/// Watches for an idle spell in which to free the engine's idle memory.
+///
+/// Rather than a deadline moved at every message (a timer update each), it
+/// fires once per period: a period with a message sent starts another, one
+/// without frees the memory. So memory goes between one and two periods
+/// after the last message, for one timer wake-up per period while busy.
+#[derive(Debug)]
+pub(super) struct IdleRelease {
+    deadline: Deadline,
+    /// A message was sent since the period began.
+    pub(super) sent: bool,
+}
+
 impl<S> WebSocket<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    /// Frees the engine's idle memory after a period without sends, and
+    /// arms the watch once there is such memory; registers `cx`.
+    fn poll_idle_release(&mut self, cx: &mut Context<'_>) {
+        let Some(period) = self.config.release_idle_after else {
+            return;
+        };
+        let Some(idle) = &mut self.idle_release else {
+            if self.conn.holds_idle_memory() {
+                let mut idle = Box::new(IdleRelease {
+                    deadline: Deadline::after(period),
+                    sent: false,
+                });
+                idle.deadline.poll_expired(cx);
+                self.idle_release = Some(idle);
+            }
+            return;
+        };
+        if !idle.deadline.poll_expired(cx) {
+            return;
+        }
+        if std::mem::take(&mut idle.sent) {
+            idle.deadline.reset(Instant::now() + period);
+            idle.deadline.poll_expired(cx);
+            return;
+        }
+        ws_trace!("idle: releasing the engine's idle memory");
+        self.conn.release_idle_memory();
+        // Re-armed once a message makes some again.
+        self.idle_release = None;
+    }
+
     pub(super) fn arm_close_deadline(&mut self) {
         if self.close_deadline.is_none() {
             self.close_deadline = Some(Box::new(Deadline::after(self.config.close_timeout)));
@@ -353,6 +397,7 @@ where
             if let Some(e) = self.poll_timers(cx, settled) {
                 return Poll::Ready(Some(Err(e)));
             }
+            self.poll_idle_release(cx);
             return Poll::Pending;
         }
     }
@@ -464,6 +509,7 @@ where
         self.phase = Phase::Done;
         self.close_deadline = None;
         self.keepalive = None;
+        self.idle_release = None;
         Poll::Ready(None)
     }
 

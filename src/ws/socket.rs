@@ -12,7 +12,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
 
 use super::config::Config;
-use super::driver::{KeepAlive, Partial, Phase};
+use super::driver::{IdleRelease, KeepAlive, Partial, Phase};
 use super::error::{Error, TimeoutKind};
 use super::message::Message;
 use super::timer::Deadline;
@@ -75,6 +75,9 @@ pub struct WebSocket<S> {
     /// The close handshake was abandoned at its deadline.
     pub(super) close_timed_out: bool,
     pub(super) keepalive: Option<Box<KeepAlive>>,
+    /// Armed while the engine holds memory it could free when idle; boxed
+    /// and dropped once it has: see `Config::release_idle_after`.
+    pub(super) idle_release: Option<Box<IdleRelease>>,
 }
 
 impl<S> WebSocket<S>
@@ -112,6 +115,7 @@ where
             close_deadline: None,
             close_timed_out: false,
             keepalive,
+            idle_release: None,
         }
     }
 
@@ -257,6 +261,9 @@ where
         let this = self.get_mut();
         this.check_sendable()?;
         let is_close = matches!(message, Message::Close(_));
+        if let Some(idle) = &mut this.idle_release {
+            idle.sent = true;
+        }
         this.conn.send(message.into_event())?;
         if is_close {
             this.arm_close_deadline();

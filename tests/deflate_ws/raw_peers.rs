@@ -9,6 +9,7 @@ runtime_tests!(
     the_server_compresses_for_a_raw_client,
     a_bomb_over_a_socket_is_closed_with_1009,
     no_context_takeover_and_window_limits_over_a_socket,
+    an_idle_server_frees_its_compressor_and_keeps_its_context,
 );
 
 fn the_client_compresses_for_a_raw_server<R: Rt>() {
@@ -329,4 +330,56 @@ fn no_context_takeover_and_window_limits_over_a_socket<R: Rt>() {
         );
     });
     peer.join().unwrap();
+}
+
+fn an_idle_server_frees_its_compressor_and_keeps_its_context<R: Rt>() {
+    // The second window is 512 bytes, of which zlib refers back at most 250.
+    for offer in [
+        "permessage-deflate",
+        "permessage-deflate; server_max_window_bits=9",
+    ] {
+        run::<R, _>(async {
+            let (l, addr) = R::bind().await;
+            let config = deflate().release_idle_after(Some(Duration::from_millis(20)));
+            let server = R::spawn(async move {
+                let mut ws = R::accept_with(&l, config, accept_all()).await.unwrap();
+                // Whether the compressor was held when each message came in.
+                let mut held = Vec::new();
+                while let Some(Ok(m)) = ws.recv().await {
+                    if m.is_data() {
+                        held.push(ws.connection().holds_idle_memory());
+                        ws.send(m).await.unwrap();
+                        assert!(ws.connection().holds_idle_memory());
+                    }
+                }
+                held
+            });
+            let peer = thread::spawn(move || {
+                let (mut p, _) = Peer::client(addr, offer);
+                let mut deflater = Deflater::new();
+                let mut inflater = Inflater::new();
+                let random = noise(200, 5);
+                let mut echoed = Vec::new();
+                for round in 0..3 {
+                    if round > 0 {
+                        // Idle for many periods: the server frees its compressor.
+                        thread::sleep(Duration::from_millis(300));
+                    }
+                    p.send(0x80 | RSV1 | 0x2, &deflater.message(&random));
+                    let (b0, back) = p.read_message();
+                    assert_eq!(b0 & 0x70, RSV1, "{offer}: the echo is not compressed");
+                    assert_eq!(inflater.message(&back), random, "{offer}");
+                    echoed.push(back.len());
+                }
+                // The rebuilt compressors went on from the window: the
+                // random bytes came again as a back-reference.
+                assert!(echoed[0] > 150, "{offer}: {echoed:?}");
+                assert!(echoed[1] < 20 && echoed[2] < 20, "{offer}: {echoed:?}");
+                p.send(0x88, &1000u16.to_be_bytes());
+                while p.read_frame().is_some_and(|f| f.opcode() != 0x8) {}
+            });
+            assert_eq!(server.await, [false, false, false], "{offer}");
+            peer.join().unwrap();
+        });
+    }
 }

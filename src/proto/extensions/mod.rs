@@ -296,6 +296,17 @@ pub trait Extension: fmt::Debug + Send + Sync {
     /// A copy with the same configuration and fresh state, for a new
     /// connection.
     fn box_clone(&self) -> Box<dyn Extension>;
+
+    /// Frees state that only makes the next message cheaper (such as a
+    /// compressor's tables), for a connection that went quiet. It must not
+    /// change what the peer receives, and is a no-op in the middle of an
+    /// outbound message. By default there is none to free.
+    fn release_idle_memory(&mut self) {}
+
+    /// Whether [`Self::release_idle_memory`] would free anything now.
+    fn holds_idle_memory(&self) -> bool {
+        false
+    }
 }
 
 impl Clone for Box<dyn Extension> {

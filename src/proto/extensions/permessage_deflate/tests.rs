@@ -341,3 +341,80 @@ fn corrupt_data_is_invalid_payload() {
         .unwrap_err();
     assert_eq!(err.code, CloseCode::INVALID_PAYLOAD);
 }
+
+/// Sends `data` compressed; returns the size on the wire.
+fn send_compressed(
+    sender: &mut PerMessageDeflate,
+    receiver: &mut PerMessageDeflate,
+    data: &[u8],
+) -> usize {
+    assert_eq!(sender.begin_outbound(OpCode::Binary, data), Rsv::RSV1);
+    let wire = sender.encode(Bytes::copy_from_slice(data), true);
+    let len = wire.len();
+    assert_eq!(receiver.decode(wire, true, 1 << 20).unwrap(), data);
+    len
+}
+
+#[test]
+fn a_released_compressor_is_rebuilt_from_its_window() {
+    for (offer, window) in [
+        ("permessage-deflate", 1 << 15),
+        ("permessage-deflate; server_max_window_bits=10", 1 << 10),
+    ] {
+        let config = DeflateConfig::default().skip_incompressible(false);
+        let (mut client, mut server) = pair(config, offer);
+        assert!(!server.holds_idle_memory(), "nothing compressed yet");
+        // Random bytes compress only as a back-reference to themselves.
+        let random = incompressible(500, 3);
+        let first = send_compressed(&mut server, &mut client, &random);
+        assert!(first > 500, "{offer}: {first}");
+        assert!(server.holds_idle_memory());
+        server.release_idle_memory();
+        assert!(server.compressor.is_none(), "{offer}");
+        assert!(!server.holds_idle_memory());
+        let again = send_compressed(&mut server, &mut client, &random);
+        assert!(again < 20, "{offer}: the context is lost ({again} bytes)");
+        // More than the window: only its last bytes are kept.
+        let long = incompressible(3 * window, 4);
+        send_compressed(&mut server, &mut client, &long);
+        assert_eq!(server.window.as_ref().unwrap().len(), window);
+        server.release_idle_memory();
+        let tail = &long[long.len() - 200..];
+        let again = send_compressed(&mut server, &mut client, tail);
+        assert!(again < 20, "{offer}: {again} bytes");
+    }
+}
+
+#[test]
+fn without_context_takeover_nothing_is_kept_for_a_rebuild() {
+    let (mut client, mut server) = pair(
+        DeflateConfig::default(),
+        "permessage-deflate; server_no_context_takeover",
+    );
+    let text = "a message compressed on its own ".repeat(20);
+    let size = send_compressed(&mut server, &mut client, text.as_bytes());
+    assert!(server.holds_idle_memory());
+    server.release_idle_memory();
+    assert!(server.compressor.is_none() && server.window.is_none());
+    let again = send_compressed(&mut server, &mut client, text.as_bytes());
+    assert_eq!(again, size, "each message starts afresh either way");
+}
+
+#[test]
+fn the_compressor_stays_while_a_message_is_part_way() {
+    let (mut client, mut server) = pair(DeflateConfig::default(), "permessage-deflate");
+    let piece = "one piece of a longer message, ".repeat(10);
+    assert_eq!(
+        server.begin_outbound(OpCode::Text, piece.as_bytes()),
+        Rsv::RSV1
+    );
+    let wire = server.encode(Bytes::from(piece.clone()), false);
+    let mut got = client.decode(wire, false, 1 << 20).unwrap().to_vec();
+    assert!(!server.holds_idle_memory());
+    server.release_idle_memory();
+    assert!(server.compressor.is_some(), "dropped mid-message");
+    let wire = server.encode(Bytes::from(piece.clone()), true);
+    got.extend_from_slice(&client.decode(wire, true, 1 << 20).unwrap());
+    assert_eq!(got, piece.repeat(2).as_bytes());
+    assert!(server.holds_idle_memory());
+}
