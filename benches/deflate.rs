@@ -223,8 +223,8 @@ fn state(c: &mut Criterion) {
 
 /// An idle connection's compressor released (`release_idle_memory`) and
 /// rebuilt at the next message from the window kept for context takeover
-/// (32 KiB of earlier text), beside one kept throughout; and what 1,000
-/// such senders hold, kept and released.
+/// (32 KiB of earlier text), beside one kept throughout; the same for an
+/// inflater; and what 1,000 such senders hold, kept and released.
 fn idle(c: &mut Criterion) {
     let data = Bytes::from(text(1 << 10));
     let history = Bytes::from(text(64 << 10));
@@ -247,6 +247,47 @@ fn idle(c: &mut Criterion) {
                 }
                 client.begin_outbound(OpCode::Text, &data);
                 black_box(client.encode(data.clone(), true))
+            })
+        });
+    }
+    // The receiving side: a server inflating a client's messages, which
+    // refer back into the 64 KiB before them.
+    for (label, release) in [
+        ("kept inflater, 1 KiB", false),
+        ("inflater rebuilt from a 32 KiB window, 1 KiB", true),
+    ] {
+        let mut server = PerMessageDeflate::new(DeflateConfig::default());
+        let offer = ExtensionParams {
+            name: "permessage-deflate".into(),
+            params: vec![],
+        };
+        let response = server.accept(&offer).expect("accepted");
+        let mut client = PerMessageDeflate::new(DeflateConfig::default());
+        client.finalize(&response).expect("finalized");
+        client.begin_outbound(OpCode::Text, &history);
+        let wire = client.encode(history.clone(), true);
+        server.decode(wire, true, usize::MAX).expect("valid");
+        // The same 1 KiB message again and again, compressed with context:
+        // after the first 32 both windows hold nothing but copies of it,
+        // so the later ones inflate correctly in any order, over and over.
+        let messages: Vec<Bytes> = (0..256)
+            .map(|_| {
+                client.begin_outbound(OpCode::Text, &data);
+                client.encode(data.clone(), true)
+            })
+            .skip(64)
+            .collect();
+        let mut i = 0;
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                if release {
+                    server.release_idle_memory();
+                }
+                let wire = messages[i % messages.len()].clone();
+                i += 1;
+                let out = server.decode(wire, true, usize::MAX).expect("valid");
+                assert_eq!(out.len(), data.len());
+                black_box(out)
             })
         });
     }

@@ -194,12 +194,12 @@ impl Connection {
 
     /// Frees what only a busy connection needs; call it when the connection
     /// has gone quiet. Today that is permessage-deflate's compressor (about
-    /// 310 KiB once a message was compressed), of which only its window is
-    /// kept (up to 32 KiB, none with `server_no_context_takeover` on our
-    /// side) to rebuild it from at the next compressed message. What the
-    /// peer receives does not change. A no-op in the middle of an outbound
-    /// message. The async layer calls it by itself
-    /// (`ws::Config::release_idle_after`).
+    /// 310 KiB once a message was compressed) and inflater, of which only
+    /// their windows are kept (up to 32 KiB each, none where that side
+    /// resets its context after every message) to rebuild them from at the
+    /// next compressed message. Nothing either side sees changes. A message
+    /// part-way in either direction keeps that direction's state. The
+    /// async layer calls it by itself (`ws::Config::release_idle_after`).
     pub fn release_idle_memory(&mut self) {
         for extension in &mut self.config.extensions {
             extension.release_idle_memory();

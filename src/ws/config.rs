@@ -40,11 +40,11 @@ pub struct Config {
     /// shims' `connect` this covers dialing and the TLS handshake too; for
     /// `accept_tls`, the TLS handshake and then the WebSocket handshake each.
     pub handshake_timeout: Duration,
-    /// After this long without a message sent, free what only a busy
-    /// connection needs (`Connection::release_idle_memory`): today the
-    /// permessage-deflate compressor, about 310 KiB, rebuilt from its kept
-    /// window at the next compressed message (default 5 s; `None` keeps
-    /// it). Checked while the stream is being read: a connection whose
+    /// After this long without a message sent or received, free what only
+    /// a busy connection needs (`Connection::release_idle_memory`): today
+    /// the permessage-deflate compressor (about 310 KiB) and inflater,
+    /// rebuilt from their kept windows at the next compressed message
+    /// (default 5 s; `None` keeps them). Checked while the stream is being read: a connection whose
     /// messages are never asked for keeps it.
     pub release_idle_after: Option<Duration>,
 }
@@ -118,7 +118,7 @@ impl Config {
         self
     }
 
-    /// Sets how long a connection sends nothing before it frees its idle
+    /// Sets how long a connection is quiet before it frees its idle
     /// memory (`None`: never; see the field).
     pub fn release_idle_after(mut self, after: Option<Duration>) -> Config {
         self.release_idle_after = after;

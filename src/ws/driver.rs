@@ -119,21 +119,22 @@ impl KeepAlive {
 /// Watches for an idle spell in which to free the engine's idle memory.
 ///
 /// Rather than a deadline moved at every message (a timer update each), it
-/// fires once per period: a period with a message sent starts another, one
-/// without frees the memory. So memory goes between one and two periods
-/// after the last message, for one timer wake-up per period while busy.
+/// fires once per period: a period with a message sent or received starts
+/// another, one without frees the memory. So memory goes between one and
+/// two periods after the last message, for one timer wake-up per period
+/// while busy.
 #[derive(Debug)]
 pub(super) struct IdleRelease {
     deadline: Deadline,
-    /// A message was sent since the period began.
-    pub(super) sent: bool,
+    /// A message was sent or received since the period began.
+    pub(super) active: bool,
 }
 
 impl<S> WebSocket<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    /// Frees the engine's idle memory after a period without sends, and
+    /// Frees the engine's idle memory after a period without messages, and
     /// arms the watch once there is such memory; registers `cx`.
     fn poll_idle_release(&mut self, cx: &mut Context<'_>) {
         let Some(period) = self.config.release_idle_after else {
@@ -143,7 +144,7 @@ where
             if self.conn.holds_idle_memory() {
                 let mut idle = Box::new(IdleRelease {
                     deadline: Deadline::after(period),
-                    sent: false,
+                    active: false,
                 });
                 idle.deadline.poll_expired(cx);
                 self.idle_release = Some(idle);
@@ -153,7 +154,7 @@ where
         if !idle.deadline.poll_expired(cx) {
             return;
         }
-        if std::mem::take(&mut idle.sent) {
+        if std::mem::take(&mut idle.active) {
             idle.deadline.reset(Instant::now() + period);
             idle.deadline.poll_expired(cx);
             return;
@@ -292,6 +293,9 @@ where
                 return Some(Err(Error::Protocol(e)));
             }
         };
+        if let Some(idle) = &mut self.idle_release {
+            idle.active = true;
+        }
         match event {
             Event::TextMessage(m) => {
                 self.partial

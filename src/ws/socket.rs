@@ -262,7 +262,7 @@ where
         this.check_sendable()?;
         let is_close = matches!(message, Message::Close(_));
         if let Some(idle) = &mut this.idle_release {
-            idle.sent = true;
+            idle.active = true;
         }
         this.conn.send(message.into_event())?;
         if is_close {

@@ -172,10 +172,15 @@ pub struct PerMessageDeflate {
     /// With context takeover on our side, the window our compressor has
     /// built, so that it can be dropped while idle and rebuilt (see
     /// `Extension::release_idle_memory`).
-    window: Option<Window>,
+    outbound_window: Option<Window>,
+    /// Likewise the peer's window, what our inflater has inflated, when the
+    /// peer keeps its context.
+    inbound_window: Option<Window>,
     /// An outbound message is part-way through the compressor, which
     /// therefore must not be dropped.
     outbound_unfinished: bool,
+    /// An inbound message is part-way through the inflater.
+    inbound_unfinished: bool,
 }
 
 impl PerMessageDeflate {
@@ -189,8 +194,10 @@ impl PerMessageDeflate {
             inbound_stream_ended: false,
             inbound_len: 0,
             payoff: Payoff::new(),
-            window: None,
+            outbound_window: None,
+            inbound_window: None,
             outbound_unfinished: false,
+            inbound_unfinished: false,
         }
     }
 
@@ -203,7 +210,7 @@ impl PerMessageDeflate {
         let agreed = self.agreed.unwrap_or(UNNEGOTIATED);
         // The field is public: clamp here too, not only in the setter.
         let level = self.config.level.min(9);
-        let window = &mut self.window;
+        let window = &mut self.outbound_window;
         let compressor = self.compressor.get_or_insert_with(|| {
             let mut c = Compress::new_with_window_bits(
                 Compression::new(level),
@@ -252,7 +259,7 @@ impl PerMessageDeflate {
             }
         }
         if !agreed.own_no_context_takeover {
-            self.window
+            self.outbound_window
                 .get_or_insert_with(|| Window::new(agreed.own_window_bits))
                 .push(data);
         }
@@ -269,15 +276,37 @@ impl PerMessageDeflate {
         max_output: usize,
     ) -> Result<Bytes, ExtensionError> {
         let agreed = self.agreed.unwrap_or(UNNEGOTIATED);
+        // The peer's window, kept only while it keeps its context.
+        let mut window = match agreed.peer_no_context_takeover {
+            true => None,
+            false => Some(
+                self.inbound_window
+                    .get_or_insert_with(|| Window::new(MAX_WINDOW_BITS)),
+            ),
+        };
         // A decompressor with the largest window inflates anything a peer
         // may send, whatever window it was asked to use.
-        let decompressor = self
-            .decompressor
-            .get_or_insert_with(|| Decompress::new_with_window_bits(false, MAX_WINDOW_BITS));
+        let decompressor = self.decompressor.get_or_insert_with(|| {
+            let mut d = Decompress::new_with_window_bits(false, MAX_WINDOW_BITS);
+            if let Some(window) = window.as_mut().filter(|w| w.len() > 0) {
+                // Rebuilt after an idle spell: the peer may refer back
+                // into what it sent before. (Raw inflate takes a
+                // dictionary at any point.)
+                let _ = d.set_dictionary(window.contiguous());
+            }
+            d
+        });
         let mut out = Vec::new();
         self.inbound_len += data.len();
+        self.inbound_unfinished = !message_finished;
         if !data.is_empty() {
-            self.inbound_stream_ended = inflate(decompressor, data, &mut out, max_output)?;
+            self.inbound_stream_ended = inflate(
+                decompressor,
+                data,
+                &mut out,
+                max_output,
+                window.as_deref_mut(),
+            )?;
         }
         if message_finished {
             // The tail is restored unless the payload is empty (it would
@@ -285,7 +314,7 @@ impl PerMessageDeflate {
             // final block (the stream is over; §7.2.3.4 senders pad after
             // it, and that padding was inflated as a new stream above).
             if !self.inbound_stream_ended && self.inbound_len > 0 {
-                inflate(decompressor, &TAIL, &mut out, max_output)?;
+                inflate(decompressor, &TAIL, &mut out, max_output, window)?;
             }
             self.inbound_stream_ended = false;
             self.inbound_len = 0;
@@ -307,12 +336,15 @@ impl PerMessageDeflate {
 ///
 /// A final block (BFINAL) ends a DEFLATE stream; whatever follows it in the
 /// message starts a new one (RFC 7692 §7.2.1), so the decompressor starts
-/// over there. Returns whether the input ended exactly at a stream's end.
+/// over there, with an empty window. What is inflated is added to `window`
+/// (see `PerMessageDeflate::inbound_window`). Returns whether the input
+/// ended exactly at a stream's end.
 fn inflate(
     d: &mut Decompress,
     input: &[u8],
     out: &mut Vec<u8>,
     max_output: usize,
+    mut window: Option<&mut Window>,
 ) -> Result<bool, ExtensionError> {
     let corrupt = |detail: String| ExtensionError {
         code: CloseCode::INVALID_PAYLOAD,
@@ -337,8 +369,14 @@ fn inflate(
         if out.len() > max_output {
             return Err(too_big(max_output));
         }
+        if let Some(window) = window.as_deref_mut() {
+            window.push(&out[out_before..]);
+        }
         if status == Status::StreamEnd {
             d.reset(false);
+            if let Some(window) = window.as_deref_mut() {
+                window.clear();
+            }
             if consumed == input.len() {
                 return Ok(true);
             }
@@ -563,14 +601,24 @@ impl Extension for PerMessageDeflate {
     /// kept one compresses a 1 KiB message in about 1 us (`cargo bench
     /// --bench deflate -- idle`), so this is for connections that went
     /// quiet, not for every message.
+    ///
+    /// The inflater, too, when the peer keeps its context: its window is
+    /// kept the same way (what was inflated), which only saves the
+    /// inflater's own state (about 10 KiB) once the window is full, but
+    /// most of its 20 KiB after small messages; rebuilding it costs a copy
+    /// of that window.
     fn release_idle_memory(&mut self) {
         if !self.outbound_unfinished {
             self.compressor = None;
         }
+        if !self.inbound_unfinished {
+            self.decompressor = None;
+        }
     }
 
     fn holds_idle_memory(&self) -> bool {
-        self.compressor.is_some() && !self.outbound_unfinished
+        (self.compressor.is_some() && !self.outbound_unfinished)
+            || (self.decompressor.is_some() && !self.inbound_unfinished)
     }
 }
 

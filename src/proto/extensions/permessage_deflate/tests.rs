@@ -377,7 +377,7 @@ fn a_released_compressor_is_rebuilt_from_its_window() {
         // More than the window: only its last bytes are kept.
         let long = incompressible(3 * window, 4);
         send_compressed(&mut server, &mut client, &long);
-        assert_eq!(server.window.as_ref().unwrap().len(), window);
+        assert_eq!(server.outbound_window.as_ref().unwrap().len(), window);
         server.release_idle_memory();
         let tail = &long[long.len() - 200..];
         let again = send_compressed(&mut server, &mut client, tail);
@@ -395,7 +395,7 @@ fn without_context_takeover_nothing_is_kept_for_a_rebuild() {
     let size = send_compressed(&mut server, &mut client, text.as_bytes());
     assert!(server.holds_idle_memory());
     server.release_idle_memory();
-    assert!(server.compressor.is_none() && server.window.is_none());
+    assert!(server.compressor.is_none() && server.outbound_window.is_none());
     let again = send_compressed(&mut server, &mut client, text.as_bytes());
     assert_eq!(again, size, "each message starts afresh either way");
 }
@@ -417,4 +417,29 @@ fn the_compressor_stays_while_a_message_is_part_way() {
     got.extend_from_slice(&client.decode(wire, true, 1 << 20).unwrap());
     assert_eq!(got, piece.repeat(2).as_bytes());
     assert!(server.holds_idle_memory());
+}
+
+#[test]
+fn a_released_inflater_is_rebuilt_from_the_peers_window() {
+    let config = DeflateConfig::default().skip_incompressible(false);
+    let (mut client, mut server) = pair(config, "permessage-deflate");
+    let random = incompressible(500, 8);
+    send_compressed(&mut client, &mut server, &random);
+    assert!(server.holds_idle_memory(), "the inflater");
+    server.release_idle_memory();
+    assert!(server.decompressor.is_none());
+    // The client's compressor refers back to the first message, which the
+    // rebuilt inflater must find in its window.
+    let again = send_compressed(&mut client, &mut server, &random);
+    assert!(again < 20, "{again} bytes");
+    // Part-way through a message, the inflater stays.
+    assert_eq!(client.begin_outbound(OpCode::Binary, &random), Rsv::RSV1);
+    let wire = client.encode(Bytes::copy_from_slice(&random), false);
+    let mut got = server.decode(wire, false, 1 << 20).unwrap().to_vec();
+    assert!(!server.holds_idle_memory());
+    server.release_idle_memory();
+    assert!(server.decompressor.is_some(), "dropped mid-message");
+    let wire = client.encode(Bytes::copy_from_slice(&random), true);
+    got.extend_from_slice(&server.decode(wire, true, 1 << 20).unwrap());
+    assert_eq!(got, random.repeat(2));
 }

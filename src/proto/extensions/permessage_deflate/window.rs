@@ -1,6 +1,6 @@
 //! The last bytes our compressor was fed: what the peer's inflater holds as
 //! its window, and so all a compressor needs to go on from where a dropped
-//! one left off.
+//! one left off. (And likewise the last bytes our inflater produced.)
 //!
 //! A compressor holds about 310 KiB (hash chains, its own window, output
 //! staging) and an idle connection needs none of it, but with context
@@ -68,6 +68,16 @@ impl Window {
     /// How many bytes it holds.
     pub(super) fn len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Forgets everything, freeing the buffer (a new stream starts with no
+    /// window).
+    pub(super) fn clear(&mut self) {
+        *self = Window {
+            buf: Vec::new(),
+            head: 0,
+            capacity: self.capacity,
+        };
     }
 }
 
