@@ -40,12 +40,14 @@ pub struct Config {
     /// shims' `connect` this covers dialing and the TLS handshake too; for
     /// `accept_tls`, the TLS handshake and then the WebSocket handshake each.
     pub handshake_timeout: Duration,
-    /// After this long without a message sent or received, free what only
-    /// a busy connection needs (`Connection::release_idle_memory`): today
-    /// the permessage-deflate compressor (about 310 KiB) and inflater,
-    /// rebuilt from their kept windows at the next compressed message
-    /// (default 5 s; `None` keeps them). Checked while the stream is being read: a connection whose
-    /// messages are never asked for keeps it.
+    /// After one to two of these periods without a data message sent or
+    /// received, free what only a busy connection needs
+    /// (`Connection::release_idle_memory`): today the permessage-deflate
+    /// compressor (about 310 KiB) and inflater, rebuilt from their kept
+    /// windows at the next compressed message (default 5 s; `None` keeps
+    /// them, and the window copies are kept either way). Checked while
+    /// the stream is being read: a connection whose messages are never
+    /// asked for keeps them.
     pub release_idle_after: Option<Duration>,
 }
 

@@ -119,8 +119,8 @@ impl KeepAlive {
 /// Watches for an idle spell in which to free the engine's idle memory.
 ///
 /// Rather than a deadline moved at every message (a timer update each), it
-/// fires once per period: a period with a message sent or received starts
-/// another, one without frees the memory. So memory goes between one and
+/// fires once per period: a period with a data message sent or received
+/// starts another, one without frees the memory. So memory goes between one and
 /// two periods after the last message, for one timer wake-up per period
 /// while busy.
 #[derive(Debug)]
@@ -146,7 +146,10 @@ where
                     deadline: Deadline::after(period),
                     active: false,
                 });
-                idle.deadline.poll_expired(cx);
+                if idle.deadline.poll_expired(cx) {
+                    // A zero period: no timer will wake us.
+                    cx.waker().wake_by_ref();
+                }
                 self.idle_release = Some(idle);
             }
             return;
@@ -156,7 +159,9 @@ where
         }
         if std::mem::take(&mut idle.active) {
             idle.deadline.reset(Instant::now() + period);
-            idle.deadline.poll_expired(cx);
+            if idle.deadline.poll_expired(cx) {
+                cx.waker().wake_by_ref();
+            }
             return;
         }
         ws_trace!("idle: releasing the engine's idle memory");
@@ -293,7 +298,10 @@ where
                 return Some(Err(Error::Protocol(e)));
             }
         };
-        if let Some(idle) = &mut self.idle_release {
+        if let Some(idle) = &mut self.idle_release
+            && matches!(event, Event::TextMessage(_) | Event::BytesMessage(_))
+        {
+            // Pings and pongs (heartbeats) never touch what is released.
             idle.active = true;
         }
         match event {

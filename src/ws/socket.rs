@@ -261,7 +261,9 @@ where
         let this = self.get_mut();
         this.check_sendable()?;
         let is_close = matches!(message, Message::Close(_));
-        if let Some(idle) = &mut this.idle_release {
+        if let Some(idle) = &mut this.idle_release
+            && message.is_data()
+        {
             idle.active = true;
         }
         this.conn.send(message.into_event())?;

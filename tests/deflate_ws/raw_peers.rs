@@ -376,8 +376,14 @@ fn an_idle_server_frees_its_deflate_state_and_keeps_both_contexts<R: Rt>() {
                 for round in 0..3 {
                     if round > 0 {
                         // Idle for many periods: the server frees its
-                        // compressor and its inflater.
-                        thread::sleep(Duration::from_millis(300));
+                        // compressor and its inflater. Pings, every half
+                        // period, are heartbeats, not activity.
+                        for _ in 0..30 {
+                            p.send(0x89, b"beat");
+                            let pong = p.expect_frame();
+                            assert_eq!((pong.opcode(), &pong.payload[..]), (0xa, &b"beat"[..]));
+                            thread::sleep(Duration::from_millis(10));
+                        }
                     }
                     p.send(0x80 | RSV1 | 0x2, &deflater.message(&random));
                     let (b0, back) = p.read_message();

@@ -299,8 +299,9 @@ pub trait Extension: fmt::Debug + Send + Sync {
 
     /// Frees state that only makes the next message cheaper (such as a
     /// compressor's tables), for a connection that went quiet. It must not
-    /// change what the peer receives, and is a no-op in the middle of an
-    /// outbound message. By default there is none to free.
+    /// change what either side receives, and keeps what a message part-way
+    /// through (in either direction) needs. By default there is none to
+    /// free.
     fn release_idle_memory(&mut self) {}
 
     /// Whether [`Self::release_idle_memory`] would free anything now.

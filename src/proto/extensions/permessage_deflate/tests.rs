@@ -117,6 +117,7 @@ fn client_validates_the_response() {
         a,
         Agreed {
             own_window_bits: 15,
+            peer_window_bits: 15,
             own_no_context_takeover: false,
             peer_no_context_takeover: false
         }
@@ -132,6 +133,12 @@ fn client_validates_the_response() {
             .unwrap()
             .own_window_bits,
         10
+    );
+    assert_eq!(
+        client(d(), "permessage-deflate; server_max_window_bits=11")
+            .unwrap()
+            .peer_window_bits,
+        11
     );
     for bad in [
         "permessage-deflate; client_max_window_bits",
@@ -442,4 +449,77 @@ fn a_released_inflater_is_rebuilt_from_the_peers_window() {
     let wire = client.encode(Bytes::copy_from_slice(&random), true);
     got.extend_from_slice(&server.decode(wire, true, 1 << 20).unwrap());
     assert_eq!(got, random.repeat(2));
+}
+
+#[test]
+fn random_releases_never_change_what_either_side_receives() {
+    // Window limits both ways on the second run: the copies must be sized
+    // from what each side agreed.
+    for (server_config, offer) in [
+        (DeflateConfig::default(), "permessage-deflate"),
+        (
+            DeflateConfig::default().client_max_window_bits(Some(11)),
+            "permessage-deflate; server_max_window_bits=10; client_max_window_bits",
+        ),
+    ] {
+        let (mut client, mut server) = pair(server_config, offer);
+        assert_eq!(
+            server
+                .agreed
+                .map(|a| (a.own_window_bits, a.peer_window_bits)),
+            Some(if offer.contains('=') {
+                (10, 11)
+            } else {
+                (15, 15)
+            })
+        );
+        let mut next = crate::proto::rng(11);
+        for step in 0..400 {
+            let len = (next() % 3000) as usize;
+            let data: Vec<u8> = match next() % 4 {
+                // Under min_size: sent as it is.
+                0 => b"tiny".to_vec(),
+                // Random: after two tries, skipped for a while.
+                1 => incompressible(len, step),
+                // Text that refers back to earlier messages.
+                _ => (0..len)
+                    .map(|i| b"abcdefgh "[(i + (next() % 3) as usize) % 9])
+                    .collect(),
+            };
+            let server_sends = next() % 2 == 0;
+            let (sender, receiver) = match server_sends {
+                true => (&mut server, &mut client),
+                false => (&mut client, &mut server),
+            };
+            let pieces: Vec<&[u8]> = match next() % 3 {
+                0 if data.len() > 2 => {
+                    let (a, b) = data.split_at(data.len() / 2);
+                    vec![a, b]
+                }
+                _ => vec![&data],
+            };
+            let rsv = sender.begin_outbound(OpCode::Binary, pieces[0]);
+            let compressed = receiver.begin_inbound(OpCode::Binary, rsv).unwrap();
+            let mut got = Vec::new();
+            for (i, piece) in pieces.iter().enumerate() {
+                let fin = i == pieces.len() - 1;
+                let mut wire = Bytes::copy_from_slice(piece);
+                if compressed {
+                    wire = sender.encode(wire, fin);
+                }
+                // Either side may let go between any two pieces (a no-op
+                // for the message in flight).
+                match next() % 4 {
+                    0 => sender.release_idle_memory(),
+                    1 => receiver.release_idle_memory(),
+                    _ => {}
+                }
+                if compressed {
+                    wire = receiver.decode(wire, fin, 1 << 20).unwrap();
+                }
+                got.extend_from_slice(&wire);
+            }
+            assert_eq!(got, data, "{offer}: message {step}");
+        }
+    }
 }
