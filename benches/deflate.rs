@@ -55,18 +55,26 @@ fn random(len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// A client that compresses with context takeover, as most do, after
-/// negotiating with a default server.
-fn sender(config: DeflateConfig) -> PerMessageDeflate {
-    let mut server = PerMessageDeflate::new(DeflateConfig::default());
+/// A (client, server) pair negotiated from a bare offer.
+fn negotiate(
+    client_config: DeflateConfig,
+    server_config: DeflateConfig,
+) -> (PerMessageDeflate, PerMessageDeflate) {
+    let mut server = PerMessageDeflate::new(server_config);
     let offer = ExtensionParams {
         name: "permessage-deflate".into(),
         params: vec![],
     };
     let response = server.accept(&offer).expect("accepted");
-    let mut client = PerMessageDeflate::new(config);
+    let mut client = PerMessageDeflate::new(client_config);
     client.finalize(&response).expect("finalized");
-    client
+    (client, server)
+}
+
+/// A client that compresses with context takeover, as most do, after
+/// negotiating with a default server.
+fn sender(config: DeflateConfig) -> PerMessageDeflate {
+    negotiate(config, DeflateConfig::default()).0
 }
 
 /// Random 64 KiB messages: compressed every time, and with the default
@@ -97,15 +105,7 @@ fn incompressible(c: &mut Criterion) {
 /// functions do: a like-for-like comparison.
 fn pair() -> (PerMessageDeflate, PerMessageDeflate) {
     let no_takeover = DeflateConfig::default().client_no_context_takeover(true);
-    let mut server = PerMessageDeflate::new(no_takeover.clone());
-    let offer = ExtensionParams {
-        name: "permessage-deflate".into(),
-        params: vec![],
-    };
-    let response = server.accept(&offer).expect("accepted");
-    let mut client = PerMessageDeflate::new(no_takeover);
-    client.finalize(&response).expect("finalized");
-    (client, server)
+    negotiate(no_takeover.clone(), no_takeover)
 }
 
 fn deflate(c: &mut Criterion) {
@@ -158,6 +158,13 @@ fn rss() -> usize {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// Makes `n` values and returns them with the RSS each added, in bytes.
+fn rss_each<T>(n: usize, make: impl FnMut() -> T) -> (Vec<T>, usize) {
+    let before = rss();
+    let made: Vec<T> = std::iter::repeat_with(make).take(n).collect();
+    (made, rss().saturating_sub(before) / n)
+}
+
 /// A compressor as the extension makes one (raw deflate, level 1, 15
 /// window bits).
 fn compressor() -> Compress {
@@ -193,27 +200,19 @@ fn state(c: &mut Criterion) {
     group.finish();
 
     let n = 1000;
-    let before = rss();
-    let compressors: Vec<Compress> = (0..n)
-        .map(|_| {
-            let mut c = compressor();
-            compress(&mut c, &data);
-            c
-        })
-        .collect();
-    let per_compressor = rss().saturating_sub(before) / n;
+    let (compressors, per_compressor) = rss_each(n, || {
+        let mut c = compressor();
+        compress(&mut c, &data);
+        c
+    });
     let wire = compress(&mut compressor(), &data);
-    let before = rss();
-    let inflaters: Vec<Decompress> = (0..n)
-        .map(|_| {
-            let mut d = Decompress::new_with_window_bits(false, 15);
-            let mut out = Vec::with_capacity(2 * data.len());
-            d.decompress_vec(&wire, &mut out, FlushDecompress::Sync)
-                .expect("inflates");
-            d
-        })
-        .collect();
-    let per_inflater = rss().saturating_sub(before) / n;
+    let (inflaters, per_inflater) = rss_each(n, || {
+        let mut d = Decompress::new_with_window_bits(false, 15);
+        let mut out = Vec::with_capacity(2 * data.len());
+        d.decompress_vec(&wire, &mut out, FlushDecompress::Sync)
+            .expect("inflates");
+        d
+    });
     println!(
         "deflate/state memory after a 1 KiB message: compressor {per_compressor} B, \
          inflater {per_inflater} B (RSS over {n} of each)"
@@ -256,14 +255,8 @@ fn idle(c: &mut Criterion) {
         ("kept inflater, 1 KiB", false),
         ("inflater rebuilt from a 32 KiB window, 1 KiB", true),
     ] {
-        let mut server = PerMessageDeflate::new(DeflateConfig::default());
-        let offer = ExtensionParams {
-            name: "permessage-deflate".into(),
-            params: vec![],
-        };
-        let response = server.accept(&offer).expect("accepted");
-        let mut client = PerMessageDeflate::new(DeflateConfig::default());
-        client.finalize(&response).expect("finalized");
+        let (mut client, mut server) =
+            negotiate(DeflateConfig::default(), DeflateConfig::default());
         client.begin_outbound(OpCode::Text, &history);
         let wire = client.encode(history.clone(), true);
         server.decode(wire, true, usize::MAX).expect("valid");
@@ -297,19 +290,13 @@ fn idle(c: &mut Criterion) {
     // as connections go quiet one after another (the allocator hands a
     // freed compressor's memory to the next one), then kept as they are.
     let n = 1000;
-    let before = rss();
-    let released: Vec<PerMessageDeflate> = (0..n)
-        .map(|_| {
-            let mut s = primed();
-            s.release_idle_memory();
-            s
-        })
-        .collect();
-    let per_released = rss().saturating_sub(before) / n;
+    let (released, per_released) = rss_each(n, || {
+        let mut s = primed();
+        s.release_idle_memory();
+        s
+    });
     drop(released);
-    let before = rss();
-    let kept: Vec<PerMessageDeflate> = (0..n).map(|_| primed()).collect();
-    let per_kept = rss().saturating_sub(before) / n;
+    let (kept, per_kept) = rss_each(n, primed);
     println!(
         "deflate/idle memory per sender after 64 KiB sent: {per_kept} B kept, \
          {per_released} B released (RSS over {n})"

@@ -140,29 +140,27 @@ where
         let Some(period) = self.config.release_idle_after else {
             return;
         };
-        let Some(idle) = &mut self.idle_release else {
-            if self.conn.holds_idle_memory() {
-                let mut idle = Box::new(IdleRelease {
+        let idle = match &mut self.idle_release {
+            Some(idle) => idle,
+            None if self.conn.holds_idle_memory() => {
+                self.idle_release.insert(Box::new(IdleRelease {
                     deadline: Deadline::after(period),
                     active: false,
-                });
-                if idle.deadline.poll_expired(cx) {
-                    // A zero period: no timer will wake us.
-                    cx.waker().wake_by_ref();
-                }
-                self.idle_release = Some(idle);
+                }))
             }
-            return;
+            None => return,
         };
-        if !idle.deadline.poll_expired(cx) {
-            return;
-        }
-        if std::mem::take(&mut idle.active) {
-            idle.deadline.reset(Instant::now() + period);
-            if idle.deadline.poll_expired(cx) {
-                cx.waker().wake_by_ref();
+        // Until a period ends with nothing sent or received. (A zero
+        // period expires at once: released now rather than left to a
+        // timer that will not wake us.)
+        loop {
+            if !idle.deadline.poll_expired(cx) {
+                return;
             }
-            return;
+            if !std::mem::take(&mut idle.active) {
+                break;
+            }
+            idle.deadline.reset(Instant::now() + period);
         }
         ws_trace!("idle: releasing the engine's idle memory");
         self.conn.release_idle_memory();

@@ -58,14 +58,16 @@ impl Window {
         self.head = (self.head + data.len()) % self.capacity;
     }
 
-    /// The bytes, oldest first (rotated into order in place).
-    pub(super) fn contiguous(&mut self) -> &[u8] {
+    /// The bytes, oldest first (rotated into order in place), as a preset
+    /// dictionary for a rebuilt compressor or inflater; `None` if empty.
+    pub(super) fn dictionary(&mut self) -> Option<&[u8]> {
         self.buf.rotate_left(self.head);
         self.head = 0;
-        &self.buf
+        (!self.buf.is_empty()).then_some(&self.buf[..])
     }
 
     /// How many bytes it holds.
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.buf.len()
     }
@@ -99,7 +101,8 @@ mod tests {
             let expected = &all[all.len().saturating_sub(256)..];
             assert_eq!(window.len(), expected.len());
             if next() % 4 == 0 {
-                assert_eq!(window.contiguous(), expected);
+                let dictionary = window.dictionary().unwrap_or_default();
+                assert_eq!(dictionary, expected);
             }
         }
         assert!(window.buf.capacity() <= 256, "{}", window.buf.capacity());
@@ -113,6 +116,6 @@ mod tests {
         assert!(window.buf.capacity() < 4096, "{}", window.buf.capacity());
         window.push(&[2; 40_000]);
         assert_eq!(window.buf.capacity(), 1 << 15);
-        assert!(window.contiguous().iter().all(|&b| b == 2));
+        assert!(window.dictionary().unwrap().iter().all(|&b| b == 2));
     }
 }
