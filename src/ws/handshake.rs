@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use futures_util::io::AsyncWriteExt;
 
 use super::config::Config;
@@ -34,13 +36,15 @@ fn handshake_timed_out() -> Error {
 
 /// Runs one step of an opening handshake (dialing, TLS, the WebSocket
 /// exchange) with the time it has left.
-pub(crate) async fn within<T>(
+///
+/// Not an `async fn`: that would hold `step` twice (as its argument and
+/// inside the timeout), and a handshake's state is what a server holds for
+/// every connection still shaking hands.
+pub(crate) fn within<T>(
     limit: Duration,
     step: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    timeout(limit, step)
-        .await
-        .unwrap_or_else(|| Err(handshake_timed_out()))
+) -> impl Future<Output = Result<T, Error>> {
+    timeout(limit, step).map(|done| done.unwrap_or_else(|| Err(handshake_timed_out())))
 }
 
 /// Writes everything the engine has queued.
@@ -108,7 +112,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let limit = config.handshake_timeout;
-    Box::pin(async move { within(limit, client_handshake(io, request, config)).await })
+    Box::pin(within(limit, client_handshake(io, request, config)))
 }
 
 /// The client handshake without a deadline of its own, for callers that
@@ -192,15 +196,19 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptConnection, Rejection>,
 {
+    let read = read_request(io, config);
     Box::pin(async move {
-        let pending = read_request(io, config).await?;
-        match decide(pending.request()) {
-            Ok(response) => pending.accept(response).await,
-            Err(rejection) => {
-                pending.reject(rejection.clone()).await?;
-                Err(Error::Rejected(rejection))
+        // `pending` ends with the block, before its answer is awaited, so
+        // that this future holds it once (inside the answer), not twice.
+        {
+            let pending = read.await?;
+            match decide(pending.request()) {
+                Ok(response) => Either::Left(pending.accept(response)),
+                // Rare, and larger: boxed, so the common path sizes this.
+                Err(rejection) => Either::Right(Box::pin(pending.refuse(rejection))),
             }
         }
+        .await
     })
 }
 
@@ -210,7 +218,7 @@ where
 /// (400, 426 or 431) and reported as [`Error::Protocol`]. The returned
 /// future is boxed, like every handshake future (see [`accept_with`]).
 pub fn read_request<S>(
-    io: S,
+    mut io: S,
     config: Config,
 ) -> impl Future<Output = Result<PendingAccept<S>, Error>>
 where
@@ -219,7 +227,6 @@ where
     let limit = config.handshake_timeout;
     let started = std::time::Instant::now();
     let read = async move {
-        let mut io = io;
         let mut ws = WsConnection::with_config(Role::Server, config.protocol.clone());
         loop {
             match ws.next_event() {
@@ -238,7 +245,7 @@ where
             }
         }
     };
-    Box::pin(async move { within(limit, read).await })
+    Box::pin(within(limit, read))
 }
 
 /// A server handshake whose request has been read and validated, waiting
@@ -271,58 +278,77 @@ where
 
     /// Accepts: sends the 101 response and returns the open WebSocket. A
     /// decision made after the handshake timeout is refused.
-    pub async fn accept(mut self, response: AcceptConnection) -> Result<WebSocket<S>, Error> {
-        let limit = self.remaining();
-        if limit.is_zero() {
-            let _ = self.io.close().await;
-            return Err(handshake_timed_out());
+    ///
+    /// (Like [`Self::reject`], a function returning a future rather than an
+    /// `async fn`, which would hold `self` twice: as its argument and as
+    /// the local it is moved to.)
+    #[expect(clippy::manual_async_fn, reason = "an async fn holds self twice")]
+    pub fn accept(
+        mut self,
+        response: AcceptConnection,
+    ) -> impl Future<Output = Result<WebSocket<S>, Error>> {
+        async move {
+            let limit = self.remaining();
+            if limit.is_zero() {
+                let _ = self.io.close().await;
+                return Err(handshake_timed_out());
+            }
+            self.ws.send(response)?;
+            within(limit, flush(&mut self.io, &mut self.ws)).await?;
+            let conn = self
+                .ws
+                .into_connection()
+                .map_err(|_| Error::ConnectionClosed)?;
+            Ok(WebSocket::from_connection(self.io, conn, self.config))
         }
-        self.ws.send(response)?;
-        within(limit, flush(&mut self.io, &mut self.ws)).await?;
-        let conn = self
-            .ws
-            .into_connection()
-            .map_err(|_| Error::ConnectionClosed)?;
-        Ok(WebSocket::from_connection(self.io, conn, self.config))
     }
 
     /// Rejects: sends the rejection (status, headers, body with its
     /// `Content-Length`) and closes the stream. After the handshake timeout
     /// the stream is closed without an answer.
-    pub async fn reject(mut self, rejection: Rejection) -> Result<(), Error> {
-        if self.remaining().is_zero() {
-            let _ = self.io.close().await;
-            return Err(handshake_timed_out());
-        }
-        let mut headers = rejection.headers;
-        if !headers
-            .iter()
-            .any(|h| h.name.eq_ignore_ascii_case("content-length"))
-        {
-            headers.push(crate::Header::new(
-                "Content-Length",
-                rejection.body.len().to_string(),
-            ));
-        }
-        let has_body = !rejection.body.is_empty();
-        self.ws.send(RejectConnection {
-            status_code: rejection.status,
-            headers,
-            has_body,
-        })?;
-        if has_body {
-            self.ws.send(RejectData {
-                data: rejection.body,
-                body_finished: true,
+    #[expect(clippy::manual_async_fn, reason = "an async fn holds self twice")]
+    pub fn reject(mut self, rejection: Rejection) -> impl Future<Output = Result<(), Error>> {
+        async move {
+            if self.remaining().is_zero() {
+                let _ = self.io.close().await;
+                return Err(handshake_timed_out());
+            }
+            let mut headers = rejection.headers;
+            if !headers
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case("content-length"))
+            {
+                headers.push(crate::Header::new(
+                    "Content-Length",
+                    rejection.body.len().to_string(),
+                ));
+            }
+            let has_body = !rejection.body.is_empty();
+            self.ws.send(RejectConnection {
+                status_code: rejection.status,
+                headers,
+                has_body,
             })?;
+            if has_body {
+                self.ws.send(RejectData {
+                    data: rejection.body,
+                    body_finished: true,
+                })?;
+            }
+            let limit = self.remaining();
+            let io = &mut self.io;
+            let ws = &mut self.ws;
+            within(limit, async move {
+                flush(io, ws).await?;
+                io.close().await.map_err(Error::Io)
+            })
+            .await
         }
-        let limit = self.remaining();
-        let io = &mut self.io;
-        let ws = &mut self.ws;
-        within(limit, async move {
-            flush(io, ws).await?;
-            io.close().await.map_err(Error::Io)
-        })
-        .await
+    }
+
+    /// [`Self::reject`], reported as the [`Error::Rejected`] it was.
+    async fn refuse(self, rejection: Rejection) -> Result<WebSocket<S>, Error> {
+        self.reject(rejection.clone()).await?;
+        Err(Error::Rejected(rejection))
     }
 }

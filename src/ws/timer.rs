@@ -42,19 +42,38 @@ impl Deadline {
     }
 }
 
-/// Runs `fut` with a time limit; `None` if it ran out.
-pub(crate) async fn timeout<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
-    let mut fut = std::pin::pin!(fut);
-    let mut deadline = Deadline::after(limit);
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+pin_project_lite::pin_project! {
+    /// [`timeout`]'s future: `fut` and its deadline side by side. A struct
+    /// rather than an `async fn`, which would hold `fut` twice (the argument
+    /// and the pinned local), and every future that awaits it once more.
+    #[derive(Debug)]
+    pub(crate) struct Timeout<F> {
+        #[pin]
+        fut: F,
+        deadline: Deadline,
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Some(v));
         }
-        if deadline.poll_expired(cx) {
+        if this.deadline.poll_expired(cx) {
             Poll::Ready(None)
         } else {
             Poll::Pending
         }
-    })
-    .await
+    }
+}
+
+/// Runs `fut` with a time limit; `None` if it ran out.
+pub(crate) fn timeout<F: Future>(limit: Duration, fut: F) -> Timeout<F> {
+    Timeout {
+        fut,
+        deadline: Deadline::after(limit),
+    }
 }
