@@ -94,16 +94,20 @@ async fn accept_loop(listener: smol::net::TcpListener, executor: Rc<LocalExecuto
 /// One connection: the handshake, then echo until the peer closes.
 ///
 /// Written so the task stays small while the connection idles: the
-/// handshake's result is unpacked at once (a `Result` kept across the echo
-/// loop's awaits would hold a second WebSocket-sized slot).
-async fn connection(stream: smol::net::TcpStream, peer: SocketAddr) {
+/// handshake future is made before the task's body (an `async fn` would
+/// keep its `stream` argument, 120 bytes, for the connection's life), and
+/// its result is unpacked at once (a `Result` kept across the echo loop's
+/// awaits would hold a second WebSocket-sized slot).
+fn connection(stream: smol::net::TcpStream, peer: SocketAddr) -> impl Future<Output = ()> {
     let accepted =
         wsproto::rt::smol::accept_with(stream, config(), |_| Ok(wsproto::AcceptConnection::new()));
-    let mut ws = match accepted.await {
-        Ok(ws) => ws,
-        Err(e) => return eprintln!("{peer}: {e}"),
-    };
-    if let Err(e) = echo(&mut ws).await {
-        eprintln!("{peer}: {e}");
+    async move {
+        let mut ws = match accepted.await {
+            Ok(ws) => ws,
+            Err(e) => return eprintln!("{peer}: {e}"),
+        };
+        if let Err(e) = echo(&mut ws).await {
+            eprintln!("{peer}: {e}");
+        }
     }
 }

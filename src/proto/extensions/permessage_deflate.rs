@@ -164,8 +164,11 @@ const UNNEGOTIATED: Agreed = Agreed {
 pub struct PerMessageDeflate {
     config: DeflateConfig,
     agreed: Option<Agreed>,
-    compressor: Option<Compress>,
-    decompressor: Option<Decompress>,
+    /// Boxed (as zlib's state already is): a connection that negotiated
+    /// the extension but sends nothing, or released its streams while
+    /// idle, carries a pointer for each rather than 150 bytes.
+    compressor: Option<Box<Compress>>,
+    decompressor: Option<Box<Decompress>>,
     /// The inbound message's payload so far ended exactly at the end of a
     /// DEFLATE stream (a final block), so no tail is to be restored.
     inbound_stream_ended: bool,
@@ -228,7 +231,7 @@ impl PerMessageDeflate {
                 let preset = c.set_dictionary(dictionary);
                 debug_assert!(preset.is_ok(), "{preset:?}");
             }
-            c
+            Box::new(c)
         });
         let mut out = Vec::with_capacity(data.len() / 2 + 64);
         let mut consumed = 0;
@@ -300,7 +303,7 @@ impl PerMessageDeflate {
                 let preset = d.set_dictionary(dictionary);
                 debug_assert!(preset.is_ok(), "{preset:?}");
             }
-            d
+            Box::new(d)
         });
         let mut out = Vec::new();
         self.inbound_len += data.len();
