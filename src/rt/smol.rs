@@ -133,6 +133,7 @@ impl TcpStream {
             match self.read {
                 ReadState::Drained => {
                     self.read = ReadState::Yielded;
+                    crate::ws::pace::note_yield();
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }

@@ -12,12 +12,11 @@ use futures_io::{AsyncRead, AsyncWrite};
 ///
 /// On a busy server the peer's next message has usually arrived by the time
 /// the task runs again, so the read finds it without waiting; on an idle
-/// one the second read waits as any read would. The `WebSocket` takes two
-/// `Pending`s in a row for a quiet connection: it then writes each reply as
-/// soon as the next message is asked for, rather than gathering a burst's
-/// replies into one write (see `ws::WebSocket`), which keeps a waiting peer
-/// busy. With async-std, 1 KiB x 1 connection with 8 in flight: 1.6x the
-/// messages/s.
+/// one the second read waits as any read would. The yield's `Pending` is
+/// flagged to the `WebSocket`, which does not take it for a quiet
+/// connection: only a `Pending` that looked may turn on writing each reply
+/// as soon as the next message is asked for, rather than gathering a
+/// burst's replies into one write (see `ws::WebSocket`).
 ///
 /// The yield is a wake of the task's own waker, which must put the task
 /// behind the others. tokio runs a task that woke itself next (its LIFO
@@ -68,6 +67,7 @@ impl<S: AsyncRead + Unpin> YieldingStream<S> {
         read: impl FnOnce(Pin<&mut S>, &mut Context<'_>) -> Poll<io::Result<usize>>,
     ) -> Poll<io::Result<usize>> {
         if std::mem::take(&mut self.drained) {
+            crate::ws::pace::note_yield();
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }

@@ -12,6 +12,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use super::error::{Error, TimeoutKind};
 use super::message::{CloseFrame, Message};
+use super::pace;
 use super::readbuf::{poll_read_into, poll_read_keepable};
 use super::socket::WebSocket;
 use super::timer::Deadline;
@@ -268,7 +269,8 @@ where
         }
         // Input after a quiet spell: the peer is likely waiting on each
         // reply. Input that was already there: it is not.
-        self.write_through = self.input_settled();
+        self.write_through =
+            self.input_settled() && pace::polls().wrapping_sub(self.parked_at) <= 1;
         if let Some(k) = &mut self.keepalive {
             k.last_heard = Instant::now();
             if k.ping_sent.take().is_some() {
@@ -345,6 +347,7 @@ where
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
+        pace::tick();
         loop {
             match self.phase {
                 Phase::Done => return Poll::Ready(None),
@@ -388,6 +391,7 @@ where
                 continue;
             }
             if !self.read_eof {
+                pace::take_yield();
                 match self.poll_read_io(cx) {
                     Poll::Ready(Ok(())) => {
                         self.quiet_reads = 0;
@@ -398,7 +402,13 @@ where
                         self.phase = Phase::Done;
                         return Poll::Ready(Some(Err(Error::Io(e))));
                     }
-                    Poll::Pending => self.quiet_reads = self.quiet_reads.saturating_add(1),
+                    // A stream that yielded without looking says nothing
+                    // about the peer (see `pace`).
+                    Poll::Pending if pace::take_yield() => {}
+                    Poll::Pending => {
+                        self.quiet_reads = self.quiet_reads.saturating_add(1);
+                        self.parked_at = pace::polls();
+                    }
                 }
             }
             // Nothing more to read for now: only now may a timer conclude
@@ -412,12 +422,10 @@ where
         }
     }
 
-    /// Whether the stream has been found empty twice in a row: a stream may
-    /// answer `Pending` once without looking (the smol shim's `TcpStream`
-    /// and `rt::YieldingStream` yield once after a short read), so one
-    /// `Pending` does not mean the peer is quiet.
+    /// Whether the stream has been found empty since the last input (a
+    /// `Pending` that did not look does not count: see `pace`).
     fn input_settled(&self) -> bool {
-        self.quiet_reads >= 2
+        self.quiet_reads >= 1
     }
 
     /// Fires due timers: the close handshake timeout, keepalive pings and

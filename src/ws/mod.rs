@@ -10,6 +10,7 @@ mod driver;
 mod error;
 mod handshake;
 mod message;
+pub(crate) mod pace;
 mod readbuf;
 mod socket;
 mod split;

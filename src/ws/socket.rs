@@ -30,13 +30,13 @@ use crate::proto::{CloseCode, CloseConnection, Connection, Role, State};
 /// Messages queued with `feed` (rather than `send`, which flushes) leave
 /// when the stream is next polled for input and has none buffered: a burst
 /// of messages that arrived in one read is answered with one write. Input
-/// that ends a quiet spell has each reply
-/// written as soon as the next message is asked for, so a peer waiting on
-/// replies gets the first at once. Telling a quiet spell from a busy
-/// connection takes a stream that yields once after a short read (the smol
-/// shim's `TcpStream`, [`crate::rt::YieldingStream`] for async-std or your
-/// own stream, on an executor that runs a self-woken task after the
-/// others); over other streams bursts are always answered in one write.
+/// that ends a quiet spell (the stream was found empty, and no other
+/// WebSocket on this thread was polled meanwhile) has each reply written as
+/// soon as the next message is asked for, so a peer waiting on replies gets
+/// the first at once; a connection on a busy thread keeps answering bursts
+/// in one write. A stream that answers `Pending` once without looking (the
+/// smol shim's `TcpStream`, [`crate::rt::YieldingStream`]) says so, and
+/// that `Pending` does not count as quiet.
 ///
 /// Receiving is cancel-safe: a `recv()` or `next()` future dropped before it
 /// completes loses no message; the next call picks up where it left off.
@@ -54,12 +54,15 @@ pub struct WebSocket<S> {
     pub(super) read_eof: bool,
     /// Reads in a row that found nothing (see `poll_event`).
     pub(super) quiet_reads: u8,
+    /// `pace::polls()` when the stream was last found empty.
+    pub(super) parked_at: u32,
     /// The last read ended a quiet spell, so each queued reply is written
     /// at the next look rather than gathered until input runs out: a peer
     /// that waits on replies gets the first at once and works on it while
     /// the rest are made. (1 connection, 8 messages in flight, 1 KiB: 1.6x
     /// the messages/s.) A busy connection, whose input is there before it
-    /// is read, keeps answering a burst with one write.
+    /// is read or whose thread serves others, keeps answering a burst with
+    /// one write (see `pace`).
     pub(super) write_through: bool,
     /// The reader is parked waiting for input, so the send side need not
     /// read ahead.
@@ -107,6 +110,7 @@ where
             phase: Phase::Running,
             read_eof: false,
             quiet_reads: 0,
+            parked_at: 0,
             write_through: false,
             reader_waiting: false,
             reader_active: false,
