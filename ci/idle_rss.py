@@ -21,12 +21,7 @@ import os
 import subprocess
 import time
 
-
-def vm_rss_kib(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+from bench import vm_rss_kib
 
 
 async def connection(a, opened, hold):

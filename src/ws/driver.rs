@@ -267,10 +267,12 @@ where
             self.read_eof = true;
             return Poll::Ready(Ok(()));
         }
-        // Input after a quiet spell: the peer is likely waiting on each
-        // reply. Input that was already there: it is not.
-        self.write_through =
-            self.input_settled() && pace::polls().wrapping_sub(self.parked_at) <= 1;
+        // Input after a quiet spell (during which no other WebSocket on
+        // this thread ran): the peer is likely waiting on each reply. Input
+        // that was already there: it is not.
+        self.write_through = self
+            .parked_at
+            .is_some_and(|at| pace::polls().wrapping_sub(at) <= 1);
         if let Some(k) = &mut self.keepalive {
             k.last_heard = Instant::now();
             if k.ping_sent.take().is_some() {
@@ -394,7 +396,7 @@ where
                 pace::take_yield();
                 match self.poll_read_io(cx) {
                     Poll::Ready(Ok(())) => {
-                        self.quiet_reads = 0;
+                        self.parked_at = None;
                         continue;
                     }
                     Poll::Ready(Err(e)) => {
@@ -405,10 +407,7 @@ where
                     // A stream that yielded without looking says nothing
                     // about the peer (see `pace`).
                     Poll::Pending if pace::take_yield() => {}
-                    Poll::Pending => {
-                        self.quiet_reads = self.quiet_reads.saturating_add(1);
-                        self.parked_at = pace::polls();
-                    }
+                    Poll::Pending => self.parked_at = Some(pace::polls()),
                 }
             }
             // Nothing more to read for now: only now may a timer conclude
@@ -425,7 +424,7 @@ where
     /// Whether the stream has been found empty since the last input (a
     /// `Pending` that did not look does not count: see `pace`).
     fn input_settled(&self) -> bool {
-        self.quiet_reads >= 1
+        self.parked_at.is_some()
     }
 
     /// Fires due timers: the close handshake timeout, keepalive pings and

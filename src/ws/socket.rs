@@ -52,10 +52,9 @@ pub struct WebSocket<S> {
     pub(super) inbox_bytes: usize,
     pub(super) phase: Phase,
     pub(super) read_eof: bool,
-    /// Reads in a row that found nothing (see `poll_event`).
-    pub(super) quiet_reads: u8,
-    /// `pace::polls()` when the stream was last found empty.
-    pub(super) parked_at: u32,
+    /// `pace::polls()` when a read last found the stream empty, unless
+    /// input came since (see `poll_event`).
+    pub(super) parked_at: Option<u32>,
     /// The last read ended a quiet spell, so each queued reply is written
     /// at the next look rather than gathered until input runs out: a peer
     /// that waits on replies gets the first at once and works on it while
@@ -109,8 +108,7 @@ where
             inbox_bytes: 0,
             phase: Phase::Running,
             read_eof: false,
-            quiet_reads: 0,
-            parked_at: 0,
+            parked_at: None,
             write_through: false,
             reader_waiting: false,
             reader_active: false,
