@@ -51,6 +51,52 @@ pub struct Config {
     pub release_idle_after: Option<Duration>,
 }
 
+/// What an open [`super::WebSocket`] keeps of its [`Config`]: all but the
+/// protocol part, which its `Connection` holds already. Every idle
+/// connection carries this, so it is not kept twice (72 bytes less each).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Settings {
+    pub(super) write_buffer_high_water: usize,
+    pub(super) read_buffer_size: usize,
+    pub(super) read_ahead_limit: usize,
+    pub(super) keepalive_interval: Option<Duration>,
+    pub(super) keepalive_timeout: Duration,
+    pub(super) close_timeout: Duration,
+    pub(super) handshake_timeout: Duration,
+    pub(super) release_idle_after: Option<Duration>,
+}
+
+impl Settings {
+    /// Everything of `config` but its protocol part.
+    pub(super) fn of(config: &Config) -> Settings {
+        Settings {
+            write_buffer_high_water: config.write_buffer_high_water,
+            read_buffer_size: config.read_buffer_size,
+            read_ahead_limit: config.read_ahead_limit,
+            keepalive_interval: config.keepalive_interval,
+            keepalive_timeout: config.keepalive_timeout,
+            close_timeout: config.close_timeout,
+            handshake_timeout: config.handshake_timeout,
+            release_idle_after: config.release_idle_after,
+        }
+    }
+
+    /// The whole configuration again, with `protocol`.
+    pub(super) fn with_protocol(&self, protocol: proto::Config) -> Config {
+        Config {
+            protocol,
+            write_buffer_high_water: self.write_buffer_high_water,
+            read_buffer_size: self.read_buffer_size,
+            read_ahead_limit: self.read_ahead_limit,
+            keepalive_interval: self.keepalive_interval,
+            keepalive_timeout: self.keepalive_timeout,
+            close_timeout: self.close_timeout,
+            handshake_timeout: self.handshake_timeout,
+            release_idle_after: self.release_idle_after,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -125,5 +171,50 @@ impl Config {
     pub fn release_idle_after(mut self, after: Option<Duration>) -> Config {
         self.release_idle_after = after;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Role;
+    use crate::ws::WebSocket;
+
+    #[test]
+    fn an_open_websocket_reports_the_configuration_it_was_given() {
+        let config = Config::default()
+            .protocol(
+                proto::Config::default()
+                    .max_message_size(1234)
+                    .max_frame_size(567)
+                    .auto_pong(false),
+            )
+            .write_buffer_high_water(77)
+            .read_buffer_size(1000)
+            .read_ahead_limit(99)
+            .keepalive(Duration::from_secs(3), Duration::from_millis(4500))
+            .close_timeout(Duration::from_micros(6))
+            .handshake_timeout(Duration::from_secs(7))
+            .release_idle_after(None);
+        #[cfg(feature = "deflate")]
+        let config = config.deflate(crate::proto::DeflateConfig::default());
+        let io = futures_util::io::Cursor::new(Vec::new());
+        let ws = WebSocket::from_upgraded(io, Role::Server, config);
+        let got = ws.config();
+        assert_eq!(got.protocol.max_message_size, 1234);
+        assert_eq!(got.protocol.max_frame_size, 567);
+        assert!(!got.protocol.auto_pong);
+        assert_eq!(got.write_buffer_high_water, 77);
+        assert_eq!(got.read_buffer_size, 1000);
+        assert_eq!(got.read_ahead_limit, 99);
+        assert_eq!(got.keepalive_interval, Some(Duration::from_secs(3)));
+        assert_eq!(got.keepalive_timeout, Duration::from_millis(4500));
+        assert_eq!(got.close_timeout, Duration::from_micros(6));
+        assert_eq!(got.handshake_timeout, Duration::from_secs(7));
+        assert_eq!(got.release_idle_after, None);
+        // Offers are not kept; what is in use is the connection's.
+        assert!(got.protocol.extensions.is_empty());
+        #[cfg(feature = "deflate")]
+        assert_eq!(ws.connection().config().extensions.len(), 1);
     }
 }

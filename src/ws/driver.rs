@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::error::{Error, TimeoutKind};
@@ -16,9 +16,7 @@ use super::pace;
 use super::readbuf::{poll_read_into, poll_read_keepable};
 use super::socket::WebSocket;
 use super::timer::Deadline;
-use crate::proto::{
-    CloseCode, CloseConnection, Event, Ping, RemoteProtocolError, Role, State, Utf8Bytes,
-};
+use crate::proto::{CloseCode, CloseConnection, Event, Ping, RemoteProtocolError, Role, State};
 use crate::trace::{ws_debug, ws_info, ws_trace};
 
 /// The most slices handed to one vectored write.
@@ -42,50 +40,6 @@ const MAX_HINTED_READS: usize = 8;
 /// What an inbox entry costs beyond its payload, so that a flood of empty
 /// messages is bounded too.
 const INBOX_ENTRY_OVERHEAD: usize = 64;
-
-/// A data message being assembled from its pieces. A message that arrives
-/// in one piece is passed on without a copy.
-#[derive(Debug)]
-pub(super) struct Partial {
-    text: bool,
-    first: Option<Bytes>,
-    joined: BytesMut,
-}
-
-impl Partial {
-    fn new(text: bool) -> Partial {
-        Partial {
-            text,
-            first: None,
-            joined: BytesMut::new(),
-        }
-    }
-
-    fn push(&mut self, data: Bytes) {
-        if self.first.is_none() && self.joined.is_empty() {
-            self.first = Some(data);
-            return;
-        }
-        if let Some(first) = self.first.take() {
-            self.joined.reserve(first.len() + data.len());
-            self.joined.extend_from_slice(&first);
-        }
-        self.joined.extend_from_slice(&data);
-    }
-
-    fn finish(self) -> Message {
-        let data = match self.first {
-            Some(first) => first,
-            None => self.joined.freeze(),
-        };
-        if self.text {
-            // Every piece was validated and ended on a character boundary.
-            Message::Text(Utf8Bytes::from_validated(data))
-        } else {
-            Message::Binary(data)
-        }
-    }
-}
 
 /// Where the stream is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,20 +261,14 @@ where
             idle.active = true;
         }
         match event {
-            Event::TextMessage(m) => {
-                self.partial
-                    .get_or_insert_with(|| Partial::new(true))
-                    .push(m.data.into_bytes());
-                m.message_finished
-                    .then(|| Ok(self.partial.take().expect("message in progress").finish()))
-            }
-            Event::BytesMessage(m) => {
-                self.partial
-                    .get_or_insert_with(|| Partial::new(false))
-                    .push(m.data);
-                m.message_finished
-                    .then(|| Ok(self.partial.take().expect("message in progress").finish()))
-            }
+            Event::TextMessage(m) => self
+                .partial
+                .piece(true, m.data.into_bytes(), m.message_finished)
+                .map(Ok),
+            Event::BytesMessage(m) => self
+                .partial
+                .piece(false, m.data, m.message_finished)
+                .map(Ok),
             Event::Ping(p) => {
                 // Put the pong on the wire now if the socket takes it, so
                 // each ping is answered in turn.

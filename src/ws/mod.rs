@@ -11,6 +11,7 @@ mod error;
 mod handshake;
 mod message;
 pub(crate) mod pace;
+mod partial;
 mod readbuf;
 mod socket;
 mod split;

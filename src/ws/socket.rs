@@ -11,10 +11,11 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_sink::Sink;
 
-use super::config::Config;
-use super::driver::{IdleRelease, KeepAlive, Partial, Phase};
+use super::config::{Config, Settings};
+use super::driver::{IdleRelease, KeepAlive, Phase};
 use super::error::{Error, TimeoutKind};
 use super::message::Message;
+use super::partial::Partial;
 use super::timer::Deadline;
 use crate::proto::{CloseCode, CloseConnection, Connection, Role, State};
 
@@ -44,8 +45,9 @@ use crate::proto::{CloseCode, CloseConnection, Connection, Role, State};
 pub struct WebSocket<S> {
     pub(super) io: S,
     pub(super) conn: Connection,
-    pub(super) config: Config,
-    pub(super) partial: Option<Partial>,
+    /// The configuration but for its protocol part, which `conn` holds.
+    pub(super) config: Settings,
+    pub(super) partial: Partial,
     /// Messages read ahead by the send side, waiting for the reader.
     pub(super) inbox: VecDeque<Result<Message, Error>>,
     /// What the inbox holds, counting a fixed overhead per entry.
@@ -88,14 +90,15 @@ where
 {
     /// Wraps a stream on which the handshake is already done, e.g. one
     /// upgraded by an HTTP server, with the frame engine `conn`.
-    pub fn from_connection(io: S, mut conn: Connection, mut config: Config) -> WebSocket<S> {
+    pub fn from_connection(io: S, mut conn: Connection, config: Config) -> WebSocket<S> {
         // Messages are joined here anyway: let the engine gather each frame
         // (copied at most once, unmasked on the way) rather than hand it
         // over in pieces.
         conn.set_whole_frames(true);
-        // The offers were negotiated into `conn`; keeping them costs every
-        // connection memory for the rest of its life.
-        config.protocol.extensions = Vec::new();
+        // The protocol part (limits, and offers negotiated into `conn`) is
+        // `conn`'s; keeping it too would cost every connection memory for
+        // the rest of its life.
+        let config = Settings::of(&config);
         let keepalive = config
             .keepalive_interval
             .map(|interval| Box::new(KeepAlive::new(interval)));
@@ -103,7 +106,7 @@ where
             io,
             conn,
             config,
-            partial: None,
+            partial: Partial::Idle,
             inbox: VecDeque::new(),
             inbox_bytes: 0,
             phase: Phase::Running,
@@ -137,11 +140,13 @@ where
         self.conn.state()
     }
 
-    /// The configuration. Its extension offers are dropped once the
-    /// connection is open: the negotiated extensions are in
-    /// [`Self::connection`]'s config.
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The configuration, rebuilt from what the open connection keeps: its
+    /// extension offers are dropped once the connection is open (the
+    /// negotiated extensions are in [`Self::connection`]'s config, and the
+    /// protocol limits here are that config's).
+    pub fn config(&self) -> Config {
+        self.config
+            .with_protocol(self.conn.config().without_extensions())
     }
 
     /// The underlying stream.
