@@ -175,7 +175,10 @@ pub(crate) fn negotiate(
     templates: &[Box<dyn Extension>],
     offers: &[ExtensionParams],
 ) -> (Vec<Box<dyn Extension>>, Vec<ExtensionParams>) {
-    let mut active: Vec<Box<dyn Extension>> = Vec::new();
+    // Sized for what can be accepted (each template at most once): the
+    // list lives as long as the connection, and a growing Vec would hold
+    // room for four.
+    let mut active: Vec<Box<dyn Extension>> = Vec::with_capacity(templates.len().min(offers.len()));
     let mut responses = Vec::new();
     for offer in offers {
         if active.iter().any(|e| e.name() == offer.name) {
@@ -199,7 +202,9 @@ pub(crate) fn finalize(
     templates: &[Box<dyn Extension>],
     accepted: &[ExtensionParams],
 ) -> Result<Vec<Box<dyn Extension>>, String> {
-    let mut active: Vec<Box<dyn Extension>> = Vec::new();
+    // Sized as in `negotiate`: it lives as long as the connection.
+    let mut active: Vec<Box<dyn Extension>> =
+        Vec::with_capacity(accepted.len().min(templates.len()));
     for params in accepted {
         if active.iter().any(|e| e.name() == params.name) {
             return Err(format!("server accepted extension {} twice", params.name));

@@ -178,11 +178,13 @@ pub struct PerMessageDeflate {
     payoff: Payoff,
     /// With context takeover on our side, the window our compressor has
     /// built, so that it can be dropped while idle and rebuilt (see
-    /// `Extension::release_idle_memory`).
-    outbound_window: Option<Window>,
+    /// `Extension::release_idle_memory`). Boxed, like the streams: made at
+    /// the first message, so a connection that sends none carries only a
+    /// pointer.
+    outbound_window: Option<Box<Window>>,
     /// Likewise the peer's window, what our inflater has inflated, when the
     /// peer keeps its context.
-    inbound_window: Option<Window>,
+    inbound_window: Option<Box<Window>>,
     /// An outbound message is part-way through the compressor, which
     /// therefore must not be dropped.
     outbound_unfinished: bool,
@@ -224,7 +226,7 @@ impl PerMessageDeflate {
                 false,
                 agreed.own_window_bits,
             );
-            if let Some(dictionary) = window.as_mut().and_then(Window::dictionary) {
+            if let Some(dictionary) = window.as_deref_mut().and_then(Window::dictionary) {
                 // Rebuilt after an idle spell: go on from the window the
                 // peer holds. (Raw deflate takes a dictionary; it only
                 // fails on a stream already started.)
@@ -268,7 +270,7 @@ impl PerMessageDeflate {
         }
         if !agreed.own_no_context_takeover {
             self.outbound_window
-                .get_or_insert_with(|| Window::new(agreed.own_window_bits))
+                .get_or_insert_with(|| Box::new(Window::new(agreed.own_window_bits)))
                 .push(data);
         }
         self.outbound_unfinished = !message_finished;
@@ -288,8 +290,9 @@ impl PerMessageDeflate {
         let mut window = match agreed.peer_no_context_takeover {
             true => None,
             false => Some(
-                self.inbound_window
-                    .get_or_insert_with(|| Window::new(agreed.peer_window_bits)),
+                &mut **self
+                    .inbound_window
+                    .get_or_insert_with(|| Box::new(Window::new(agreed.peer_window_bits))),
             ),
         };
         // A decompressor with the largest window inflates anything a peer
