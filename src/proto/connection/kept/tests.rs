@@ -504,6 +504,7 @@ fn a_frame_gathered_in_its_read_buffer_is_checked_as_any_other() {
 }
 
 #[test]
+#[cfg(feature = "deflate")]
 fn compressed_text_a_read_starts_goes_in_as_input() {
     use crate::proto::extensions::permessage_deflate::{DeflateConfig, PerMessageDeflate};
     use crate::proto::extensions::{Extension, ExtensionParams};
