@@ -165,16 +165,8 @@ impl Config {
     }
 
     /// The same limits and switches, with no extension.
-    pub fn without_extensions(&self) -> Config {
-        Config {
-            max_frame_size: self.max_frame_size,
-            max_message_size: self.max_message_size,
-            max_fragments: self.max_fragments,
-            max_handshake_size: self.max_handshake_size,
-            max_headers: self.max_headers,
-            auto_pong: self.auto_pong,
-            extensions: Vec::new(),
-        }
+    pub(crate) fn without_extensions(&self) -> Config {
+        self.with_extensions(Vec::new())
     }
 
     /// Adds an extension to offer (client) or accept (server).
