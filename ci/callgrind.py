@@ -62,18 +62,16 @@ def measure(binary, size, conns, mode, port, out_dir):
         server.kill()
         server.wait()
     msgs = int(re.search(r"\bmsgs=(\d+)", out).group(1))
-    dumps = [f for f in glob.glob(f"{pattern}.*") if os.path.getsize(f) > 0]
+    # The dump after zeroing: PATTERN.PID.PART with the highest PART (one
+    # file per dump, every thread in it).
+    parts = [f for f in glob.glob(f"{pattern}.*")
+             if os.path.getsize(f) > 0 and re.search(r"\.\d+\.\d+$", f)]
+    dump = max(parts, key=lambda f: int(f.rsplit(".", 1)[1]))
     total = 0
-    lines = collections.Counter()
-    for dump in dumps:
-        # The dumps after zeroing (one per thread): named PATTERN.PID.PART.
-        if not re.search(r"\.\d+\.\d+$", dump):
-            continue
-        for line in open(dump):
-            if line.startswith("summary:") or line.startswith("totals:"):
-                total = max(total, int(line.split()[1]))
-        if LINES:
-            lines.update(self_cost_by_line(dump))
+    for line in open(dump):
+        if line.startswith("summary:") or line.startswith("totals:"):
+            total = max(total, int(line.split()[1]))
+    lines = self_cost_by_line(dump) if LINES else collections.Counter()
     return total / msgs, msgs, lines
 
 

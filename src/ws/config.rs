@@ -177,7 +177,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::Role;
+    use crate::proto::{Connection, Role};
     use crate::ws::WebSocket;
 
     #[test]
@@ -216,5 +216,18 @@ mod tests {
         assert!(got.protocol.extensions.is_empty());
         #[cfg(feature = "deflate")]
         assert_eq!(ws.connection().config().extensions.len(), 1);
+    }
+
+    #[test]
+    fn the_protocol_limits_reported_are_the_connections() {
+        let conn =
+            Connection::with_config(Role::Client, proto::Config::default().max_message_size(42));
+        let config = Config::default()
+            .protocol(proto::Config::default().max_message_size(9999))
+            .read_buffer_size(500);
+        let io = futures_util::io::Cursor::new(Vec::new());
+        let ws = WebSocket::from_connection(io, conn, config);
+        assert_eq!(ws.config().protocol.max_message_size, 42);
+        assert_eq!(ws.config().read_buffer_size, 500);
     }
 }

@@ -44,6 +44,9 @@ impl Partial {
     pub(super) fn finish(&mut self, text: bool, last: Bytes) -> Message {
         let (text, data) = match std::mem::take(self) {
             Partial::Idle => (text, last),
+            // An empty last piece (a final fragment with no payload) adds
+            // nothing: the first is passed on as it came.
+            Partial::One { text, data: first } if last.is_empty() => (text, first),
             Partial::One { text, data: first } => {
                 let mut joined = BytesMut::with_capacity(first.len() + last.len());
                 joined.extend_from_slice(&first);
@@ -126,6 +129,23 @@ mod tests {
             binary(p.piece(true, Bytes::from_static(b"cd"), true).unwrap()),
             &b"abcd"[..]
         );
+    }
+
+    #[test]
+    fn an_empty_last_piece_leaves_the_first_uncopied() {
+        let mut p = Partial::default();
+        let first = Bytes::from(vec![5; 10]);
+        let ptr = first.as_ptr();
+        assert!(p.piece(false, first, false).is_none());
+        let out = binary(p.piece(false, Bytes::new(), true).unwrap());
+        assert_eq!(out.as_ptr(), ptr);
+        assert_eq!(out, vec![5; 10]);
+    }
+
+    #[test]
+    fn it_stays_small_inline() {
+        // Every open WebSocket carries one.
+        assert!(std::mem::size_of::<Partial>() <= 40);
     }
 
     #[test]

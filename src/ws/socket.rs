@@ -89,7 +89,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     /// Wraps a stream on which the handshake is already done, e.g. one
-    /// upgraded by an HTTP server, with the frame engine `conn`.
+    /// upgraded by an HTTP server, with the frame engine `conn`. The
+    /// protocol limits and extensions are `conn`'s: `config.protocol` is not
+    /// consulted.
     pub fn from_connection(io: S, mut conn: Connection, config: Config) -> WebSocket<S> {
         // Messages are joined here anyway: let the engine gather each frame
         // (copied at most once, unmasked on the way) rather than hand it

@@ -175,10 +175,7 @@ pub(crate) fn negotiate(
     templates: &[Box<dyn Extension>],
     offers: &[ExtensionParams],
 ) -> (Vec<Box<dyn Extension>>, Vec<ExtensionParams>) {
-    // Sized for what can be accepted (each template at most once): the
-    // list lives as long as the connection, and a growing Vec would hold
-    // room for four.
-    let mut active: Vec<Box<dyn Extension>> = Vec::with_capacity(templates.len().min(offers.len()));
+    let mut active: Vec<Box<dyn Extension>> = Vec::new();
     let mut responses = Vec::new();
     for offer in offers {
         if active.iter().any(|e| e.name() == offer.name) {
@@ -190,6 +187,13 @@ pub(crate) fn negotiate(
         let mut ext = template.box_clone();
         if let Some(response) = ext.accept(offer) {
             responses.push(response);
+            if active.is_empty() {
+                // Sized for what can be accepted (each template at most
+                // once), and only once something is: the list lives as long
+                // as the connection, and a growing Vec would hold room for
+                // four.
+                active.reserve_exact(templates.len().min(offers.len()));
+            }
             active.push(ext);
         }
     }
@@ -324,6 +328,25 @@ impl Clone for Box<dyn Extension> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(feature = "deflate")]
+    fn the_accepted_list_holds_room_for_what_was_accepted_only() {
+        use permessage_deflate::{DeflateConfig, PerMessageDeflate};
+        let templates: Vec<Box<dyn Extension>> =
+            vec![Box::new(PerMessageDeflate::new(DeflateConfig::default()))];
+        let offers = parse_extensions(
+            "permessage-deflate; x-unknown, permessage-deflate, permessage-deflate",
+        )
+        .unwrap();
+        let (active, responses) = negotiate(&templates, &offers);
+        assert_eq!((active.len(), responses.len()), (1, 1));
+        assert_eq!(active.capacity(), 1);
+        // Nothing accepted: nothing allocated for the connection's life.
+        let (active, responses) = negotiate(&templates, &offers[..1]);
+        assert!(active.is_empty() && responses.is_empty());
+        assert_eq!(active.capacity(), 0);
+    }
 
     #[test]
     fn parses_offers_with_params_and_quotes() {
