@@ -28,7 +28,8 @@ pub fn config() -> Config {
 /// WebSocket would double what every idle connection's task holds. For the
 /// same reason the message is moved into `feed` in a scope that ends
 /// before the await (a binding still in scope keeps its own slot in the
-/// state), and the first error, rare, is boxed: 264 -> 80 bytes a task.
+/// state), and the first error, rare, is boxed: this future went from 264
+/// to 80 bytes (`-Zprint-type-sizes`).
 pub async fn echo<S>(ws: &mut WebSocket<S>) -> Result<(), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,

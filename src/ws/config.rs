@@ -67,17 +67,30 @@ pub(super) struct Settings {
 }
 
 impl Settings {
-    /// Everything of `config` but its protocol part.
+    /// Everything of `config` but its protocol part. (Written out field by
+    /// field, here and in `with_protocol`, so that a field added to
+    /// `Config` does not compile until it is kept.)
     pub(super) fn of(config: &Config) -> Settings {
+        let Config {
+            protocol: _,
+            write_buffer_high_water,
+            read_buffer_size,
+            read_ahead_limit,
+            keepalive_interval,
+            keepalive_timeout,
+            close_timeout,
+            handshake_timeout,
+            release_idle_after,
+        } = *config;
         Settings {
-            write_buffer_high_water: config.write_buffer_high_water,
-            read_buffer_size: config.read_buffer_size,
-            read_ahead_limit: config.read_ahead_limit,
-            keepalive_interval: config.keepalive_interval,
-            keepalive_timeout: config.keepalive_timeout,
-            close_timeout: config.close_timeout,
-            handshake_timeout: config.handshake_timeout,
-            release_idle_after: config.release_idle_after,
+            write_buffer_high_water,
+            read_buffer_size,
+            read_ahead_limit,
+            keepalive_interval,
+            keepalive_timeout,
+            close_timeout,
+            handshake_timeout,
+            release_idle_after,
         }
     }
 

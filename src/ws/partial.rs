@@ -19,70 +19,53 @@ pub(super) enum Partial {
 }
 
 impl Partial {
-    /// Adds a piece that does not end its message (`text` counts only for
-    /// the first).
-    pub(super) fn push(&mut self, text: bool, data: Bytes) {
-        match std::mem::take(self) {
-            Partial::Idle => *self = Partial::One { text, data },
-            Partial::One { text, data: first } => {
-                let mut joined = BytesMut::with_capacity(first.len() + data.len());
-                joined.extend_from_slice(&first);
-                joined.extend_from_slice(&data);
-                *self = Partial::Joined { text, data: joined };
-            }
-            Partial::Joined {
-                text,
-                data: mut joined,
-            } => {
-                joined.extend_from_slice(&data);
-                *self = Partial::Joined { text, data: joined };
-            }
-        }
-    }
-
-    /// Adds the piece that ends the message and hands the message out.
-    pub(super) fn finish(&mut self, text: bool, last: Bytes) -> Message {
-        let (text, data) = match std::mem::take(self) {
-            Partial::Idle => (text, last),
-            // An empty last piece (a final fragment with no payload) adds
-            // nothing: the first is passed on as it came.
-            Partial::One { text, data: first } if last.is_empty() => (text, first),
-            Partial::One { text, data: first } => {
-                let mut joined = BytesMut::with_capacity(first.len() + last.len());
-                joined.extend_from_slice(&first);
-                joined.extend_from_slice(&last);
-                (text, joined.freeze())
-            }
-            Partial::Joined {
-                text,
-                data: mut joined,
-            } => {
-                joined.extend_from_slice(&last);
-                (text, joined.freeze())
-            }
-        };
-        if text {
-            // Every piece was validated and ended on a character boundary.
-            Message::Text(Utf8Bytes::from_validated(data))
-        } else {
-            Message::Binary(data)
-        }
-    }
-
-    /// Takes in one piece of a data message; the whole message once it
-    /// ends.
+    /// Takes in one piece of a data message (`text` counts only for the
+    /// first); the whole message once it ends.
     pub(super) fn piece(
         &mut self,
         text: bool,
         data: Bytes,
         message_finished: bool,
     ) -> Option<Message> {
-        if message_finished {
-            Some(self.finish(text, data))
-        } else {
-            self.push(text, data);
-            None
+        // An empty piece adds nothing, so a message is copied only when a
+        // second non-empty piece comes.
+        let pieces = match std::mem::take(self) {
+            Partial::Idle => Partial::One { text, data },
+            so_far if data.is_empty() => so_far,
+            Partial::One { text, data: first } => {
+                let mut joined = BytesMut::with_capacity(first.len() + data.len());
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&data);
+                Partial::Joined { text, data: joined }
+            }
+            Partial::Joined {
+                text,
+                data: mut joined,
+            } => {
+                joined.extend_from_slice(&data);
+                Partial::Joined { text, data: joined }
+            }
+        };
+        match pieces {
+            Partial::One { text, data } if message_finished => Some(message(text, data)),
+            Partial::Joined { text, data } if message_finished => {
+                Some(message(text, data.freeze()))
+            }
+            in_progress => {
+                *self = in_progress;
+                None
+            }
         }
+    }
+}
+
+/// The message of `data`, which was validated piece by piece (each ending
+/// on a character boundary) if `text`.
+fn message(text: bool, data: Bytes) -> Message {
+    if text {
+        Message::Text(Utf8Bytes::from_validated(data))
+    } else {
+        Message::Binary(data)
     }
 }
 
@@ -132,11 +115,13 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_last_piece_leaves_the_first_uncopied() {
+    fn empty_pieces_after_the_first_leave_it_uncopied() {
         let mut p = Partial::default();
         let first = Bytes::from(vec![5; 10]);
         let ptr = first.as_ptr();
         assert!(p.piece(false, first, false).is_none());
+        assert!(p.piece(true, Bytes::new(), false).is_none());
+        assert!(matches!(p, Partial::One { .. }));
         let out = binary(p.piece(false, Bytes::new(), true).unwrap());
         assert_eq!(out.as_ptr(), ptr);
         assert_eq!(out, vec![5; 10]);
