@@ -27,6 +27,10 @@ impl Partial {
         data: Bytes,
         message_finished: bool,
     ) -> Option<Message> {
+        if message_finished && matches!(self, Partial::Idle) {
+            // The usual message, in one piece: never stored.
+            return Some(message(text, data));
+        }
         // An empty piece adds nothing, so a message is copied only when a
         // second non-empty piece comes.
         let pieces = match std::mem::take(self) {
