@@ -1,10 +1,11 @@
 //! Diagnostics behind the optional `tracing` and `log` features.
 //!
-//! `ws_trace!`, `ws_debug!`, `ws_info!` and `ws_warn!` take a format string
-//! and its arguments. They expand to `tracing`'s macros when the `tracing`
-//! feature is on, else to `log`'s when `log` is on, and else to a branch
-//! that is never taken: the arguments are type-checked (so nothing becomes
-//! an unused variable) but never evaluated, and no code is left behind.
+//! `ws_trace!`, `ws_debug!` and `ws_info!` take a format string and its
+//! arguments. They emit through `tracing`'s macros when the `tracing`
+//! feature is on, else through `log`'s when `log` is on, and else expand to
+//! a branch that is never taken: the arguments are type-checked (so
+//! nothing becomes an unused variable) but never evaluated, and no code is
+//! left behind.
 //! Events keep the target of the module that emits them
 //! (`wsproto::proto::connection::receive`, `wsproto::ws::driver`, ...);
 //! filter on a prefix (`wsproto::proto`) to take a whole layer.

@@ -189,7 +189,17 @@ where
     fn poll_read_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let conn = &mut self.conn;
         let size = self.config.read_buffer_size;
-        let polled = if let Some(mut room) = conn.payload_buf(size.min(DIRECT_READ_MIN)) {
+        // While large frames stream (a read size hint is set), even a small
+        // rest of the frame being gathered is read on its own: a read of the
+        // hinted size would run on into the next frame, and that frame's
+        // start would be copied twice (into the input buffer, then into its
+        // own) instead of being read into place.
+        let direct_min = if conn.read_size_hint() > 0 {
+            1
+        } else {
+            size.min(DIRECT_READ_MIN)
+        };
+        let polled = if let Some(mut room) = conn.payload_buf(direct_min) {
             // The rest of a large frame: straight into its own buffer.
             let n = ready!(poll_read_into(&mut self.io, cx, &mut room))?;
             room.filled(n);
