@@ -207,5 +207,8 @@ fn reads_stay_on_frame_boundaries_while_large_frames_stream() {
         .collect();
     // Only before the first frame has finished (and so set the hint): the
     // read that ends the first frame runs into the second.
-    assert!(straddling.len() <= 1, "reads across frames at {straddling:?}");
+    assert!(
+        straddling.len() <= 1,
+        "reads across frames at {straddling:?}"
+    );
 }
