@@ -64,9 +64,11 @@ macro_rules! ws_event {
     };
 }
 
-/// Whether `tracing`'s own macro would do anything at `level`: a
-/// subscriber's maximum level admits it, or (with the `log` feature, while
-/// no subscriber has ever been set) `log`'s maximum level does.
+/// Whether `tracing`'s own macro might do anything at `level`: a
+/// subscriber's maximum level admits it, or (with the `log` feature, which
+/// turns on `tracing`'s fallback to `log`) `log`'s maximum level does. The
+/// macro itself, in the cold function, then decides exactly (whether a
+/// subscriber is set, `tracing`'s `log-always`, the call site's interest).
 #[cfg(feature = "tracing")]
 #[inline]
 pub(crate) fn enabled(level: tracing::Level) -> bool {
@@ -74,7 +76,7 @@ pub(crate) fn enabled(level: tracing::Level) -> bool {
     (level <= STATIC_MAX_LEVEL && level <= LevelFilter::current()) || log_enabled(level)
 }
 
-/// `tracing`'s fallback to `log` while no subscriber has been set.
+/// Whether `log` takes records at `level`.
 #[cfg(all(feature = "tracing", feature = "log"))]
 #[inline]
 fn log_enabled(level: tracing::Level) -> bool {
@@ -85,9 +87,7 @@ fn log_enabled(level: tracing::Level) -> bool {
         tracing::Level::DEBUG => log::Level::Debug,
         _ => log::Level::Trace,
     };
-    level <= log::STATIC_MAX_LEVEL
-        && !tracing::dispatcher::has_been_set()
-        && level <= log::max_level()
+    level <= log::STATIC_MAX_LEVEL && level <= log::max_level()
 }
 
 /// Without the `log` feature `tracing` has no fallback.
