@@ -40,13 +40,11 @@ impl Connection {
         } else {
             self.start_from_read(data)
         };
-        if self.in_buf.capacity() == 0 {
+        if self.in_buf.capacity() == 0 && !rest.is_empty() {
             // The usual case (the buffer is let go of once drained): a
             // buffer made to measure skips `reserve`'s bookkeeping, about
             // a hundred instructions per small message.
-            if !rest.is_empty() {
-                self.in_buf = BytesMut::from(rest);
-            }
+            self.in_buf = BytesMut::from(rest);
         } else {
             self.in_buf.extend_from_slice(rest);
         }
