@@ -74,10 +74,14 @@ def main():
                     ["taskset", "-c", "1", LOADGEN, "--url", f"ws://127.0.0.1:{port}/",
                      "--conns", conns, "--size", size, "--mode", mode,
                      "--warmup", str(WARMUP), "--duration", DUR] + EXTRA,
-                    capture_output=True, text=True).stdout
+                    capture_output=True, text=True)
                 after = cpu(server.pid)
-                m = re.search(r"msgs_per_sec=([\d.]+)", out)
+                m = re.search(r"msgs_per_sec=([\d.]+)", out.stdout)
                 rate = float(m.group(1)) if m else 0.0
+                if not m:
+                    # A failed run counts as 0 msgs/s; say why.
+                    print(f"{label} {size} {conns} {mode}: loadgen failed "
+                          f"(exit {out.returncode}): {out.stderr.strip()[-500:]}", file=sys.stderr)
                 # The server's time counts the warm-up too.
                 msgs = rate * (float(DUR) + WARMUP) or 1
                 results.setdefault((size, conns, mode), {}).setdefault(label, []).append((

@@ -42,7 +42,9 @@ def measure(binary, size, conns, mode, port, out_dir):
     """Instructions per message of one run."""
     pattern = os.path.join(out_dir, f"cg.{port}")
     server = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={pattern}.%p",
+        # Pinned as ci/bench pins it: a server that sizes its thread pool
+        # by the CPUs it may use then runs as it does there.
+        ["taskset", "-c", "0", "valgrind", "--tool=callgrind", f"--callgrind-out-file={pattern}.%p",
          binary, f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
