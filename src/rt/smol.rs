@@ -22,8 +22,9 @@ tcp_shim!(socket: async_net::TcpStream, stream: TcpStream, wrap: TcpStream::from
 /// read costs no readiness registration (`async-io` re-arms its one-shot
 /// registration with a system call every time it waits). Where that second
 /// read keeps finding nothing (a peer that waits on each reply, as in
-/// ping-pong over one connection), it is skipped and the stream waits for
-/// readiness straight after the yield, trying the read again now and then
+/// ping-pong over one connection), it is skipped, and so is the yield
+/// before it (a whole extra poll of the task): the stream waits for
+/// readiness at once, trying the yield and the read again now and then
 /// (see `Lookahead` in the source). Readiness is level-triggered, so bytes
 /// that arrive in between are never missed. The stream is also smaller than
 /// `async_net::TcpStream` (no cached readiness futures), which every idle
@@ -38,7 +39,8 @@ pub struct TcpStream {
     lookahead: Lookahead,
 }
 
-/// Whether the read after a yield is worth its system call: it is tried
+/// Whether the read after a yield is worth its system call (and the yield
+/// worth its extra poll of the task): it is tried
 /// while at least one in seven of such reads find bytes (each find earns
 /// six tries, each miss costs one), and otherwise on every
 /// [`Lookahead::PROBE_EVERY`]th yield only, to notice when the peer
@@ -47,7 +49,8 @@ pub struct TcpStream {
 /// At 16 B x 1 connection ping-pong every such read misses: skipping it
 /// takes the server from 9.3-9.7 system calls per message to 8.6
 /// (`perf stat`; `async-io`'s wait costs 5 of them, its one-shot re-arm
-/// one more). A read that would
+/// one more), and skipping the yield too from 6,200-6,500 instructions per
+/// message to 5,500-5,700 (callgrind). A read that would
 /// have found bytes and was skipped costs that wait and re-arm, six calls
 /// against the one of a miss: hence one in seven. At 16 connections most
 /// of them find the next message, and they go on.
@@ -97,7 +100,8 @@ impl Lookahead {
 enum ReadState {
     /// The last read filled its buffer: read again at once.
     Full,
-    /// The last read drained the socket: yield once before reading again.
+    /// The last read drained the socket: yield once before reading again,
+    /// or wait for readiness at once if that read would be skipped.
     Drained,
     /// Yielded since the socket drained: read, and wait if nothing is there.
     Yielded,
@@ -131,19 +135,21 @@ impl TcpStream {
     ) -> Poll<io::Result<usize>> {
         loop {
             match self.read {
-                ReadState::Drained => {
+                ReadState::Drained if self.lookahead.should_read() => {
                     self.read = ReadState::Yielded;
                     crate::ws::pace::note_yield();
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
+                // The read after a yield would be skipped: so is the yield,
+                // a whole extra poll of the task for nothing.
+                ReadState::Drained => {
+                    self.read = ReadState::Waiting;
+                    continue;
+                }
                 ReadState::Waiting => {
                     ready!(self.socket.poll_readable(cx))?;
                     self.read = ReadState::Full;
-                }
-                ReadState::Yielded if !self.lookahead.should_read() => {
-                    self.read = ReadState::Waiting;
-                    continue;
                 }
                 ReadState::Full | ReadState::Yielded => {}
             }
@@ -242,6 +248,11 @@ impl AsyncWrite for TcpStream {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+
     use super::*;
 
     /// Runs `yields` yields in which the read, when tried at yield `i`,
@@ -285,5 +296,84 @@ mod tests {
         // Fewer finds than that, and most reads are skipped.
         let tried = tries(&mut lookahead, 300, |i| i % 10 == 0);
         assert!(tried < 150, "{tried}");
+    }
+
+    /// Counts the wakes of a task that is never run.
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Our stream over one end of a loopback connection, and the other end.
+    fn pair() -> (TcpStream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (ours, _) = listener.accept().unwrap();
+        let ours = async_net::TcpStream::try_from(ours).unwrap();
+        (TcpStream::from(ours), peer)
+    }
+
+    /// Drains the stream with a short read, then polls once more: returns
+    /// whether that poll woke its own task (a yield) and what it returned.
+    fn poll_after_short_read(
+        stream: &mut TcpStream,
+        peer: &mut std::net::TcpStream,
+    ) -> (bool, Poll<usize>) {
+        peer.write_all(b"hello").unwrap();
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&counter));
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 64];
+        // The bytes may take a moment to arrive; wait for them.
+        let n = loop {
+            match Pin::new(&mut *stream).poll_read(&mut cx, &mut buf) {
+                Poll::Ready(r) => break r.unwrap(),
+                Poll::Pending => {
+                    stream.read = ReadState::Full;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+        };
+        assert_eq!(&buf[..n], b"hello");
+        assert_eq!(stream.read, ReadState::Drained, "a short read drains");
+        let before = counter.0.load(Ordering::SeqCst);
+        let polled = Pin::new(&mut *stream)
+            .poll_read(&mut cx, &mut buf)
+            .map(|r| r.unwrap());
+        let woke = counter.0.load(Ordering::SeqCst) > before;
+        (woke, polled)
+    }
+
+    #[test]
+    fn a_short_read_is_followed_by_one_yield_while_reads_after_it_pay() {
+        let (mut stream, mut peer) = pair();
+        let (yielded, polled) = poll_after_short_read(&mut stream, &mut peer);
+        assert!(yielded, "the task was woken to run again after the others");
+        assert!(polled.is_pending());
+        assert_eq!(stream.read, ReadState::Yielded);
+    }
+
+    #[test]
+    fn with_the_read_after_a_yield_skipped_the_yield_is_skipped_too() {
+        let (mut stream, mut peer) = pair();
+        // Reads after yields that keep finding nothing use up the credit.
+        for _ in 0..Lookahead::MAX_CREDIT {
+            stream.lookahead.record(false);
+        }
+        let (yielded, polled) = poll_after_short_read(&mut stream, &mut peer);
+        assert!(!yielded, "no extra poll of the task");
+        assert!(polled.is_pending(), "nothing more to read");
+        assert_eq!(stream.read, ReadState::Waiting, "waiting for readiness");
+        // And readiness does wake it: the next bytes are read.
+        peer.write_all(b"again").unwrap();
+        let mut buf = [0u8; 64];
+        let n = smol::block_on(futures_util::AsyncReadExt::read(&mut stream, &mut buf)).unwrap();
+        assert_eq!(&buf[..n], b"again");
     }
 }
