@@ -250,10 +250,11 @@ impl AsyncWrite for TcpStream {
 mod tests {
     use std::io::Write;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Wake, Waker};
+    use std::sync::atomic::Ordering;
+    use std::task::Waker;
 
     use super::*;
+    use crate::rt::yielding::tests::Wakes;
 
     /// Runs `yields` yields in which the read, when tried at yield `i`,
     /// finds bytes if `found(i)`; returns how many were tried.
@@ -298,18 +299,6 @@ mod tests {
         assert!(tried < 150, "{tried}");
     }
 
-    /// Counts the wakes of a task that is never run.
-    struct CountingWaker(AtomicUsize);
-
-    impl Wake for CountingWaker {
-        fn wake(self: Arc<Self>) {
-            self.wake_by_ref();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
     /// Our stream over one end of a loopback connection, and the other end.
     fn pair() -> (TcpStream, std::net::TcpStream) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -326,7 +315,7 @@ mod tests {
         peer: &mut std::net::TcpStream,
     ) -> (bool, Poll<usize>) {
         peer.write_all(b"hello").unwrap();
-        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let counter = Arc::new(Wakes::default());
         let waker = Waker::from(Arc::clone(&counter));
         let mut cx = Context::from_waker(&waker);
         let mut buf = [0u8; 64];

@@ -128,7 +128,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for YieldingStream<S> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Wake, Waker};
@@ -153,9 +153,10 @@ mod tests {
         }
     }
 
-    /// Counts its wakes.
+    /// Counts its wakes (a waker for a task that is never run; the smol
+    /// shim's tests use it too).
     #[derive(Default)]
-    struct Wakes(AtomicUsize);
+    pub(crate) struct Wakes(pub(crate) AtomicUsize);
 
     impl Wake for Wakes {
         fn wake(self: Arc<Self>) {
