@@ -369,7 +369,11 @@ def main():
                 print(f"[{done}/{runs}] {label}: {out['msgs_per_sec']:,.0f} msgs/s "
                       f"(CPU server {out.get('server_cpu', 0):.0%}, "
                       f"loadgen {out.get('loadgen_cpu', 0):.0%}, "
-                      f"others {out.get('others_cpu', 0):.0%})", file=sys.stderr, flush=True)
+                      f"others {out.get('others_cpu', 0):.0%}"
+                      + (f"; TCP: {out['tcp_rto']:.0f} retransmission timeouts, "
+                         f"{out.get('tcp_pruned', 0):.0f} queues pruned"
+                         if out.get("tcp_rto", 0) > 0 else "")
+                      + ")", file=sys.stderr, flush=True)
     elapsed = time.monotonic() - started
     failed = {(cell, name) for cell, name, _ in failures}
 
@@ -394,7 +398,9 @@ def main():
             ratios[name].append(ratio)
             busy = median(cell, name, "loadgen_cpu") >= LOADGEN_BUSY
             disturbed = any(r.get("others_cpu", 0) >= DISTURBED for r in results[(cell, name)])
-            row.append(f"{r:,.0f} ({ratio:.2f}){'*' if busy else ''}{'~' if disturbed else ''}")
+            stalled = any(r.get("tcp_rto", 0) > 0 for r in results[(cell, name)])
+            row.append(f"{r:,.0f} ({ratio:.2f}){'*' if busy else ''}{'~' if disturbed else ''}"
+                       f"{'!' if stalled else ''}")
         rows.append(row)
     geo = ["**geomean of ratios**", "", ""]
     for name in a.servers:
@@ -405,11 +411,19 @@ def main():
     print(table(["payload", "conns", "mode", *a.servers], rows, "rrl" + "r" * len(a.servers)))
     print_versus_peers(a, cells, median)
     disturbed = sum(r.get("others_cpu", 0) >= DISTURBED for rs in results.values() for r in rs)
+    stalled_runs = [r for rs in results.values() for r in rs if r.get("tcp_rto", 0) > 0]
+    stalled = len(stalled_runs)
+    pruned = int(sum(r.get("tcp_pruned", 0) for r in stalled_runs))
     print(f"\n`*`: the loadgen used at least {LOADGEN_BUSY:.0%} of its core, so that "
           "figure may be bounded by the loadgen rather than the server. "
           f"`~`: other processes took at least {DISTURBED:.0%} of a core from the two "
           f"CPUs in a run kept for that figure. {retried} run(s) were repeated for that "
-          f"reason; {disturbed} kept run(s) are marked.\n")
+          f"reason; {disturbed} kept run(s) are marked. "
+          "`!`: in a run kept for that figure the kernel retransmitted after a timeout "
+          "(200 ms or more) on loopback, which it does only when short of TCP memory "
+          "(`tcp_mem`) and pruning receive queues; such a figure measures the kernel's "
+          f"recovery as much as the server ({stalled} kept run(s), {pruned} prunes in "
+          "them).\n")
 
     print("## CPU in the measured window (server / loadgen, % of one core; and the "
           "server's CPU time per message, µs; medians)\n")

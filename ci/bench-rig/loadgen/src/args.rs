@@ -57,6 +57,7 @@ usage: loadgen --url ws://HOST:PORT/PATH [--conns N] [--size BYTES]
 
 pingpong/pipelined print one line after the measured window:
   msgs_per_sec=... msgs=... secs=... loadgen_cpu=... [server_cpu=... [others_cpu=...]]
+  [tcp_rto=... tcp_pruned=...]
 Echoes of 16 KiB or more are read header first and their payloads dropped
 in the kernel (recv with MSG_TRUNC) unless --read-payloads is given.
 --deflate offers permessage-deflate and, where the server accepts it,
@@ -64,7 +65,10 @@ takes compressed echoes (their length unchecked, never inflated); what the
 loadgen sends stays uncompressed, as RFC 7692 allows. Binary payloads
 repeat a 251-byte pattern, or are random bytes with --random.
 (CPU use in cores: others_cpu is what the CPUs in --cpus spent on other
-processes, or lost to the hypervisor.)
+processes, or lost to the hypervisor. tcp_rto and tcp_pruned: the kernel's
+retransmission timeouts and receive queues pruned for want of TCP memory in
+the window, counted for the whole machine: on loopback, a sign the kernel
+ran short of TCP memory.)
 idle opens the connections, prints `ready conns=N`, then holds them until
 stdin closes (or for --hold SECS).";
 

@@ -13,6 +13,7 @@ mod cpu;
 mod driver;
 mod frame;
 mod handshake;
+mod tcp;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -95,6 +96,8 @@ struct Snapshot {
     server: Option<f64>,
     /// Busy seconds of the watched CPUs so far (with `--cpus`).
     busy: Option<f64>,
+    /// The kernel's TCP trouble counters so far.
+    tcp: Option<tcp::Trouble>,
 }
 
 impl Snapshot {
@@ -108,6 +111,7 @@ impl Snapshot {
                 [] => None,
                 cpus => cpu::busy_seconds(cpus),
             },
+            tcp: tcp::Trouble::now(),
         }
     }
 
@@ -129,6 +133,10 @@ impl Snapshot {
         }
         if let (Some(own), Some(server), Some(busy)) = (own, server, share(self.busy, start.busy)) {
             line += &format!(" others_cpu={:.2}", (busy - own - server).max(0.0));
+        }
+        if let (Some(end), Some(start)) = (self.tcp, start.tcp) {
+            let t = end.since(start);
+            line += &format!(" tcp_rto={} tcp_pruned={}", t.rto, t.pruned);
         }
         line
     }
