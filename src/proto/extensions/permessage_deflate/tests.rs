@@ -1,6 +1,7 @@
 //! Unit tests of negotiation, compression and bounded inflation.
 
 use super::*;
+use crate::proto::close::CloseCode;
 use crate::proto::extensions::parse_extensions;
 
 fn params(s: &str) -> ExtensionParams {
