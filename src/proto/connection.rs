@@ -207,6 +207,7 @@ impl Connection {
     }
 
     /// Whether [`Self::release_idle_memory`] would free anything now.
+    #[inline]
     pub fn holds_idle_memory(&self) -> bool {
         self.config.extensions.iter().any(|e| e.holds_idle_memory())
     }

@@ -21,21 +21,25 @@ thread_local! {
 
 /// Called by a stream that answers `Pending` without looking, just before
 /// it does.
+#[inline]
 pub(crate) fn note_yield() {
     YIELDED.set(true);
 }
 
 /// Whether the stream last polled on this thread noted a yield; clears it.
+#[inline]
 pub(super) fn take_yield() -> bool {
     YIELDED.replace(false)
 }
 
 /// Counts a poll of a WebSocket on this thread.
+#[inline]
 pub(super) fn tick() {
     POLLS.set(POLLS.get().wrapping_add(1));
 }
 
 /// WebSocket polls on this thread so far (wrapping).
+#[inline]
 pub(super) fn polls() -> u32 {
     POLLS.get()
 }

@@ -50,6 +50,7 @@ pub(super) struct Masking {
 
 impl Gather {
     /// Whether no payload has been gathered (no frame is being gathered).
+    #[inline]
     pub(super) fn is_empty(&self) -> bool {
         self.filled == 0
     }

@@ -23,7 +23,17 @@ impl Connection {
     ///
     /// Read into it, then call [`PayloadBuf::filled`] with the count read;
     /// dropping it unfilled receives nothing.
+    #[inline]
     pub fn payload_buf(&mut self, at_least: usize) -> Option<PayloadBuf<'_>> {
+        // Asked before every read; mostly no frame is being gathered.
+        if self.gathered.is_empty() {
+            return None;
+        }
+        self.gathered_room(at_least)
+    }
+
+    /// [`Self::payload_buf`] while a frame is being gathered.
+    fn gathered_room(&mut self, at_least: usize) -> Option<PayloadBuf<'_>> {
         if !self.accepts_input()
             || !self.in_buf.is_empty()
             || !self.kept.is_empty()

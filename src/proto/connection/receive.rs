@@ -149,7 +149,30 @@ impl Connection {
 
     /// Parses and returns the next event, or `None` when more bytes are
     /// needed (or the connection is closed).
+    #[inline]
     pub fn next_event(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
+        // Asked after every message whether another one is buffered, the
+        // answer is mostly no: said here without a call.
+        if self.holds_nothing_to_parse() {
+            return None;
+        }
+        self.parse_next_event()
+    }
+
+    /// Nothing is buffered, owed or pending that could make an event (nor
+    /// any input buffer to let go of): what `parse_next_event` would find
+    /// out the long way.
+    #[inline]
+    fn holds_nothing_to_parse(&self) -> bool {
+        self.in_buf.is_empty()
+            && self.in_buf.capacity() == 0
+            && self.kept.is_empty()
+            && self.rx_frame.is_none()
+            && self.deferred_failure.is_none()
+            && !self.eof
+    }
+
+    fn parse_next_event(&mut self) -> Option<Result<Event, RemoteProtocolError>> {
         loop {
             if let Some(failure) = self.deferred_failure.take() {
                 let (code, msg) = *failure;

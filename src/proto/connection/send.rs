@@ -169,6 +169,7 @@ impl Connection {
 
     /// Moves an owed automatic pong into the output, keeping it ahead of
     /// anything sent after the ping was received.
+    #[inline]
     fn flush_pong(&mut self) {
         if let Some(payload) = self.pending_pong.take() {
             if self.state == State::Open {
