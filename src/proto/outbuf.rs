@@ -42,6 +42,9 @@ pub(crate) struct OutBuffer {
     tail: BytesMut,
     /// Total bytes in `queue` and `tail`.
     len: usize,
+    /// `tail` was advanced or split since it was last empty, so room at
+    /// its front may have to be won back when it drains.
+    tail_moved: bool,
 }
 
 impl OutBuffer {
@@ -70,11 +73,14 @@ impl OutBuffer {
     fn release_tail(&mut self) {
         let mut tail = std::mem::take(&mut self.tail);
         tail.clear();
-        // Bytes of earlier partial writes were advanced past, taking their
-        // room with them: win all of it back (asking for more than is left
-        // does; it moves nothing, the buffer being empty).
-        let left = tail.capacity();
-        let _ = tail.try_reclaim(left + 1);
+        if std::mem::take(&mut self.tail_moved) {
+            // Bytes of earlier partial writes were advanced past (or split
+            // off), taking their room with them: win all of it back (asking
+            // for more than is left does; it moves nothing, the buffer
+            // being empty).
+            let left = tail.capacity();
+            let _ = tail.try_reclaim(left + 1);
+        }
         if (1..=SPARE_MAX).contains(&tail.capacity()) {
             // During thread teardown the slot may be gone: then just free.
             let _ = SPARE.try_with(|spare| {
@@ -136,6 +142,7 @@ impl OutBuffer {
     fn push_large(&mut self, data: Bytes) {
         if !self.tail.is_empty() {
             self.queue.push_back(self.tail.split().freeze());
+            self.tail_moved = true;
         }
         self.len += data.len();
         self.queue.push_back(data);
@@ -146,6 +153,7 @@ impl OutBuffer {
         self.len = 0;
         if self.queue.is_empty() {
             if self.tail.capacity() <= 2 * self.tail.len() {
+                self.tail_moved = false;
                 return std::mem::take(&mut self.tail).freeze();
             }
             // Mostly room (the spare, say): the caller may hold what it is
@@ -162,6 +170,7 @@ impl OutBuffer {
         }
         all.extend_from_slice(&self.tail);
         self.tail = BytesMut::new();
+        self.tail_moved = false;
         all.freeze()
     }
 
@@ -200,7 +209,9 @@ impl OutBuffer {
         assert!(n <= self.len, "advanced past the end of the output");
         if n == self.len {
             // All written (the usual case): nothing to advance through.
-            self.queue.clear();
+            if !self.queue.is_empty() {
+                self.queue.clear();
+            }
             self.len = 0;
             return self.release_tail();
         }
@@ -208,6 +219,7 @@ impl OutBuffer {
         while n > 0 {
             let Some(front) = self.queue.front_mut() else {
                 self.tail.advance(n);
+                self.tail_moved = true;
                 break;
             };
             if n < front.len() {
@@ -310,6 +322,27 @@ mod tests {
             .collect();
         assert_eq!(unmasked, b"other");
         assert!(take_spare().is_none(), "taken, not shared");
+    }
+
+    #[test]
+    fn a_drained_buffer_gets_back_the_room_written_or_split_off() {
+        // Written in two parts: the first advance takes its room along.
+        take_spare();
+        let mut out = OutBuffer::default();
+        out.extend_from_slice(&[7; 1000]);
+        let room = out.tail.capacity();
+        out.advance(600);
+        assert!(out.tail.capacity() < room);
+        out.advance(400);
+        assert_eq!(take_spare().map(|s| s.capacity()), Some(room));
+        // A large payload queued after small bytes splits them off, with
+        // their room; once they are written and dropped, it comes back.
+        let mut out = OutBuffer::default();
+        out.extend_from_slice(&[7; 100]);
+        out.push_frame(b"hd", Bytes::from(vec![1; ZERO_COPY_MIN]), None);
+        let room = out.tail.capacity() + 102;
+        out.advance(out.len());
+        assert_eq!(take_spare().map(|s| s.capacity()), Some(room));
     }
 
     #[test]

@@ -6,9 +6,9 @@
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-use crate::proto::extensions::ExtensionError;
 use super::window::Window;
 use crate::proto::close::CloseCode;
+use crate::proto::extensions::ExtensionError;
 
 /// Inflates `input` into `out`, never letting `out` grow past
 /// `max_output + 1` bytes (one more than allowed proves the overflow).
