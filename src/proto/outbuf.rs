@@ -188,6 +188,14 @@ impl OutBuffer {
     /// Fills `dst` with the queued pieces in order, for a vectored write, and
     /// returns how many slices were filled.
     pub(crate) fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        if self.queue.is_empty() {
+            // Only copied bytes (every small reply): one slice or none.
+            if self.tail.is_empty() || dst.is_empty() {
+                return 0;
+            }
+            dst[0] = IoSlice::new(&self.tail);
+            return 1;
+        }
         let pieces = self
             .queue
             .iter()
@@ -322,6 +330,17 @@ mod tests {
             .collect();
         assert_eq!(unmasked, b"other");
         assert!(take_spare().is_none(), "taken, not shared");
+    }
+
+    #[test]
+    fn copied_bytes_alone_are_one_slice() {
+        let mut out = OutBuffer::default();
+        let mut dst = [IoSlice::new(&[]); 4];
+        assert_eq!(out.chunks_vectored(&mut dst), 0);
+        out.push_frame(b"hd", Bytes::from_static(b"small"), None);
+        assert_eq!(out.chunks_vectored(&mut dst), 1);
+        assert_eq!(&*dst[0], b"hdsmall");
+        assert_eq!(out.chunks_vectored(&mut []), 0);
     }
 
     #[test]

@@ -42,6 +42,7 @@ impl Connection {
         }
     }
 
+    #[inline]
     fn send_data(
         &mut self,
         opcode: OpCode,
@@ -144,6 +145,7 @@ impl Connection {
     }
 
     /// Queues one frame, after any pong owed for an earlier ping.
+    #[inline]
     fn write_frame(&mut self, fin: bool, rsv: Rsv, opcode: OpCode, payload: Bytes) {
         self.flush_pong();
         self.encode_frame(fin, rsv, opcode, payload);
