@@ -335,9 +335,9 @@ mod tests {
     #[test]
     fn copied_bytes_alone_are_one_slice() {
         let mut out = OutBuffer::default();
-        let mut dst = [IoSlice::new(&[]); 4];
-        assert_eq!(out.chunks_vectored(&mut dst), 0);
+        assert_eq!(out.chunks_vectored(&mut [IoSlice::new(&[]); 4]), 0);
         out.push_frame(b"hd", Bytes::from_static(b"small"), None);
+        let mut dst = [IoSlice::new(&[]); 4];
         assert_eq!(out.chunks_vectored(&mut dst), 1);
         assert_eq!(&*dst[0], b"hdsmall");
         assert_eq!(out.chunks_vectored(&mut []), 0);
