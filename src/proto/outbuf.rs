@@ -48,10 +48,12 @@ pub(crate) struct OutBuffer {
 }
 
 impl OutBuffer {
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -92,7 +92,17 @@ where
 {
     /// Frees the engine's idle memory after a period without messages, and
     /// arms the watch once there is such memory; registers `cx`.
+    #[inline]
     fn poll_idle_release(&mut self, cx: &mut Context<'_>) {
+        // Mostly nothing is held that could be released: no call then.
+        if self.idle_release.is_none() && !self.conn.holds_idle_memory() {
+            return;
+        }
+        self.poll_idle_release_slow(cx);
+    }
+
+    /// [`Self::poll_idle_release`] once there is something to watch.
+    fn poll_idle_release_slow(&mut self, cx: &mut Context<'_>) {
         let Some(period) = self.config.release_idle_after else {
             return;
         };
@@ -156,7 +166,18 @@ where
     }
 
     /// Writes queued output until none is left or the stream would block.
+    #[inline]
     pub(super) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Asked after every message and before every read: mostly there is
+        // nothing to write, said here without a call.
+        if !self.conn.has_bytes_to_send() {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_write_queued(cx)
+    }
+
+    /// [`Self::poll_write_out`] with output queued.
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.conn.has_bytes_to_send() {
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
             let count = self.conn.output_vectored(&mut slices);

@@ -181,6 +181,7 @@ impl Connection {
     }
 
     /// Whether anything waits to be sent.
+    #[inline]
     pub fn has_bytes_to_send(&self) -> bool {
         !self.out.is_empty() || (self.pending_pong.is_some() && self.state == State::Open)
     }
