@@ -124,7 +124,13 @@ impl Connection {
             role,
             state: State::Open,
             config,
-            in_buf,
+            // An empty rest may still be a view of the handshake's read
+            // buffer: let go of it here (see `holds_nothing_to_parse`).
+            in_buf: if in_buf.is_empty() {
+                BytesMut::new()
+            } else {
+                in_buf
+            },
             kept: Bytes::new(),
             out,
             rx_frame: None,

@@ -162,6 +162,13 @@ impl Connection {
     /// Nothing is buffered, owed or pending that could make an event (nor
     /// any input buffer to let go of): what `parse_next_event` would find
     /// out the long way.
+    ///
+    /// An empty input buffer without capacity may still hold its storage
+    /// (an empty view of a larger buffer, or one advanced to its end), which
+    /// `starved` lets go of; so wherever the long way leaves the buffer
+    /// empty without passing `starved` (a control frame that ended it, the
+    /// rest of a handshake), it lets go of it there, and this check can
+    /// trust an empty buffer without capacity to hold nothing.
     #[inline]
     fn holds_nothing_to_parse(&self) -> bool {
         self.in_buf.is_empty()
@@ -227,6 +234,10 @@ impl Connection {
                 // floods pings and never reads.
                 let mut payload = BytesMut::from(&self.in_buf[..len]);
                 self.in_buf.advance(len);
+                if self.in_buf.is_empty() {
+                    // Advanced to its end, it still holds its storage.
+                    self.in_buf = BytesMut::new();
+                }
                 if let Some(key) = header.mask {
                     apply_mask(&mut payload, key, 0);
                 }

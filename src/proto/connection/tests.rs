@@ -24,6 +24,45 @@ fn parsed_input_leaves_no_buffer_behind() {
     assert_eq!(client.out.len(), 0);
 }
 
+/// A handshake's read buffer and the empty rest after its head: a view of
+/// the buffer that keeps it alive until the connection lets go of it.
+fn handshake_rest(after_head: &[u8]) -> (Bytes, BytesMut) {
+    const HEAD: &[u8] = b"GET / HTTP/1.1\r\n\r\n";
+    let mut read = BytesMut::with_capacity(256);
+    read.extend_from_slice(HEAD);
+    read.extend_from_slice(after_head);
+    let rest = read.split_off(HEAD.len());
+    (read.freeze(), rest)
+}
+
+#[test]
+fn an_empty_handshake_rest_is_let_go_of_at_once() {
+    let (head, rest) = handshake_rest(b"");
+    assert!(!head.is_unique(), "the rest is a view of the read buffer");
+    let mut server =
+        Connection::from_handshake(Role::Server, Config::default(), rest, OutBuffer::default());
+    assert!(head.is_unique(), "the connection holds none of it");
+    assert!(server.next_event().is_none());
+}
+
+#[test]
+fn a_control_frame_that_ends_the_input_lets_go_of_its_buffer() {
+    let mut client = Connection::new(Role::Client, Vec::new());
+    client.send(Ping::new(Bytes::from_static(b"hi"))).unwrap();
+    let wire = client.bytes_to_send();
+    let (head, rest) = handshake_rest(&wire);
+    let mut server =
+        Connection::from_handshake(Role::Server, Config::default(), rest, OutBuffer::default());
+    assert!(!head.is_unique());
+    let event = server.next_event().unwrap().unwrap();
+    assert!(matches!(event, Event::Ping(p) if p.payload == "hi"));
+    assert!(
+        head.is_unique(),
+        "nothing of the read is kept after the ping"
+    );
+    assert!(server.next_event().is_none());
+}
+
 pub(super) use crate::proto::rng;
 
 /// Feeds `wire` in the given piece sizes and joins each message's
