@@ -164,11 +164,11 @@ impl Connection {
     /// out the long way.
     ///
     /// An empty input buffer without capacity may still hold its storage
-    /// (an empty view of a larger buffer, or one advanced to its end), which
-    /// `starved` lets go of; so wherever the long way leaves the buffer
-    /// empty without passing `starved` (a control frame that ended it, the
-    /// rest of a handshake), it lets go of it there, and this check can
-    /// trust an empty buffer without capacity to hold nothing.
+    /// (an empty view of a larger buffer, or one advanced to its end); so
+    /// the buffer is let go of wherever it empties (`advance_input`,
+    /// `take_front`, a handshake's empty rest in `from_handshake`), and
+    /// this check can trust an empty buffer without capacity to hold
+    /// nothing.
     #[inline]
     fn holds_nothing_to_parse(&self) -> bool {
         self.in_buf.is_empty()
@@ -215,7 +215,7 @@ impl Connection {
                     Err(e) => return self.fail(CloseCode::PROTOCOL_ERROR, e.to_string()),
                     Ok(None) => return self.starved(),
                     Ok(Some((header, len))) => {
-                        self.in_buf.advance(len);
+                        self.advance_input(len);
                         if let Err((code, msg)) = self.start_frame(header) {
                             return self.fail(code, msg);
                         }
@@ -233,11 +233,7 @@ impl Connection {
                 // a whole read's buffer alive, as it would for a peer that
                 // floods pings and never reads.
                 let mut payload = BytesMut::from(&self.in_buf[..len]);
-                self.in_buf.advance(len);
-                if self.in_buf.is_empty() {
-                    // Advanced to its end, it still holds its storage.
-                    self.in_buf = BytesMut::new();
-                }
+                self.advance_input(len);
                 if let Some(key) = header.mask {
                     apply_mask(&mut payload, key, 0);
                 }
@@ -289,6 +285,16 @@ impl Connection {
                 Ok(None) => continue,
                 Err((code, msg)) => return self.fail(code, msg),
             }
+        }
+    }
+
+    /// Drops `n` parsed bytes from the front of the input buffer. One
+    /// advanced to its end still holds its storage, so it is let go of at
+    /// once (see `holds_nothing_to_parse`).
+    fn advance_input(&mut self, n: usize) {
+        self.in_buf.advance(n);
+        if self.in_buf.is_empty() {
+            self.in_buf = BytesMut::new();
         }
     }
 
