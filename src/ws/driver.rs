@@ -92,10 +92,13 @@ where
 {
     /// Frees the engine's idle memory after a period without messages, and
     /// arms the watch once there is such memory; registers `cx`.
-    #[inline]
+    #[inline(always)]
     fn poll_idle_release(&mut self, cx: &mut Context<'_>) {
-        // Mostly nothing is held that could be released: no call then.
-        if self.idle_release.is_none() && !self.conn.holds_idle_memory() {
+        // Mostly nothing is held that could be released (or releasing is
+        // off): no call then.
+        if self.config.release_idle_after.is_none()
+            || (self.idle_release.is_none() && !self.conn.holds_idle_memory())
+        {
             return;
         }
         self.poll_idle_release_slow(cx);

@@ -173,6 +173,14 @@ impl Connection {
     /// anything sent after the ping was received.
     #[inline]
     fn flush_pong(&mut self) {
+        // Asked before every frame sent; mostly no pong is owed.
+        if self.pending_pong.is_some() {
+            self.write_pending_pong();
+        }
+    }
+
+    /// [`Self::flush_pong`] with a pong owed.
+    fn write_pending_pong(&mut self) {
         if let Some(payload) = self.pending_pong.take() {
             if self.state == State::Open {
                 self.encode_frame(true, Rsv::NONE, OpCode::Pong, payload);
