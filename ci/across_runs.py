@@ -43,8 +43,6 @@ def throughput(text):
                 break
             continue
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if "%" in cells[3]:
-            break
         rows[" ".join(cells[:3])] = {
             server: float(re.match(r"[\d,]+", value).group(0).replace(",", ""))
             for server, value in zip(header[3:], cells[3:])

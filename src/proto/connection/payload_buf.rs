@@ -37,7 +37,6 @@ impl Connection {
         if !self.accepts_input()
             || !self.in_buf.is_empty()
             || !self.kept.is_empty()
-            || self.gathered.is_empty()
             || self.gathered.invalid()
         {
             return None;
